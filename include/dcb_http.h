@@ -18,7 +18,7 @@ typedef enum { DCB_REQ_API_KEY, DCB_REQ_USER_ME, DCB_REQ_LINK } dcb_req_t;
 
 typedef struct {
   CURL *curl;
-  struct curl_slist hdr[3]; /* nodes we own: libcurl only reads them */
+  struct curl_slist hdr[5]; /* nodes we own: libcurl only reads them */
   char *hdr_buf[2];         /* "X-...: <key>" lines, wiped after use */
   size_t hdr_len[2];
   char body[DCB_BODY_MAX + 1];

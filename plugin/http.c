@@ -95,6 +95,8 @@ static int key_header(dcb_http_t *h, size_t slot, const char *name,
 }
 
 static void append_node(dcb_http_t *h, size_t *n, char *line) {
+  if (*n >= sizeof(h->hdr) / sizeof(h->hdr[0]))
+    abort(); /* a programming error, caught by the unit tests */
   h->hdr[*n].data = line;
   h->hdr[*n].next = NULL;
   if (*n > 0)

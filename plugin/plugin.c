@@ -137,15 +137,15 @@ static int dcb_init_cb(void) {
     return -1;
   g_cfg_ready = false; /* the engine owns the config now */
 
+  /* Thread names are limited to 15 characters. */
   int rc = plugin_thread_create(&g_thread, dcb_engine_run, g_engine,
-                                DCB_PLUGIN_NAME);
+                                "dcb_worker");
   if (rc != 0) {
     P_ERROR("cannot start the worker thread: %s", STRERRNO);
     return -1;
   }
   g_thread_running = true;
-  P_INFO("checking %zu account(s) with up to %d in flight", n,
-         g_cfg.max_concurrency > 0 ? g_cfg.max_concurrency : 0);
+  P_INFO("checking %zu account(s)", n);
   return plugin_register_read(DCB_PLUGIN_NAME "_read", dcb_read_cb);
 }
 

@@ -1,0 +1,319 @@
+"""Run the built plugin inside Debian's real collectd against dcsim.
+
+Everything listens on 127.0.0.1. Each Daemon/Sim owns a temp directory;
+stop() cleans up processes. Outputs are collected so tests can assert on
+them and grep them for keys.
+"""
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+DCSIM = os.path.join(ROOT, "contrib", "simulator", "dcsim.py")
+BUILD = os.environ.get("DCB_BUILD_DIR", os.path.join(ROOT, "build"))
+COLLECTD = os.environ.get("COLLECTD_BIN", "/usr/sbin/collectd")
+PYTHON = os.environ.get("PYTHON", "python3")
+PLUGIN_PATH = "/partner-subscription/api/v1"
+CC_PATH = "/services/v2"
+
+
+def new_key(prefix):
+    """A fresh random key, so a grep for it can only match a real leak."""
+    return "%s-%s" % (prefix, secrets.token_hex(12))
+
+
+def wait_for(pred, timeout, step=0.1, what="condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = pred()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %.0fs waiting for %s" % (timeout, what))
+        time.sleep(step)
+
+
+def make_tmpdir(prefix):
+    d = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(d, 0o755)  # NotificationExec runs as nobody
+    return d
+
+
+def write_key(path, key, mode=0o600):
+    fd = os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w") as f:
+        f.write(key + "\n")
+    os.chmod(path + ".tmp", mode)
+    os.replace(path + ".tmp", path)
+
+
+class Sim:
+    """One dcsim process. accounts: dict in dcsim's accounts-file format."""
+
+    def __init__(self, accounts=None, certdir=None, record_raw=False, extra=()):
+        self.dir = make_tmpdir("dcsim-")
+        self.certdir = certdir or os.path.join(self.dir, "certs")
+        self.accounts_path = os.path.join(self.dir, "accounts.json")
+        self.log_path = os.path.join(self.dir, "requests.jsonl")
+        self.out_path = os.path.join(self.dir, "stdout")
+        port_file = os.path.join(self.dir, "port")
+        args = [PYTHON, DCSIM, "--certdir", self.certdir, "--port", "0",
+                "--port-file", port_file, "--log", self.log_path]
+        if record_raw:
+            args.append("--record-raw")
+        else:
+            self.set_accounts(accounts or {})
+            args += ["--accounts", self.accounts_path]
+        args += list(extra)
+        self.out = open(self.out_path, "wb")
+        self.proc = subprocess.Popen(args, stdout=self.out, stderr=subprocess.STDOUT)
+        wait_for(lambda: os.path.exists(port_file) or self.proc.poll() is not None,
+                 30, what="dcsim to listen")
+        if self.proc.poll() is not None:
+            raise RuntimeError("dcsim exited: " + open(self.out_path).read())
+        self.port = int(open(port_file).read())
+        self.ca = os.path.join(self.certdir, "ca.pem")
+        self.base = "https://127.0.0.1:%d" % self.port
+
+    def set_accounts(self, accounts):
+        tmp = self.accounts_path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(accounts, f)
+        os.replace(tmp, self.accounts_path)
+
+    def requests(self):
+        if not os.path.exists(self.log_path):
+            return []
+        out = []
+        with open(self.log_path) as f:
+            for line in f:
+                if line.strip():
+                    out.append(json.loads(line))
+        return out
+
+    def outputs(self):
+        return {"dcsim output": open(self.out_path, errors="replace").read()}
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.out.close()
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+NOTIFY_SCRIPT = """#!/bin/sh
+# One file per notification; written as a temp file then renamed.
+f="%(dir)s/n.$$.$(date +%%s%%N)"
+cat > "$f.tmp" && mv "$f.tmp" "$f"
+"""
+
+
+class Daemon:
+    """collectd -f with logfile, unixsock, csv, NotificationExec and the plugin.
+
+    plugin_block: text inside <Plugin digicert_billing>. extra: more global
+    config (other plugins) placed before the plugin is loaded."""
+
+    def __init__(self, plugin_block, interval=1, extra="", load_plugin=True,
+                 read_threads=2):
+        self.dir = make_tmpdir("collectd-")
+        self.notif_dir = os.path.join(self.dir, "notifications")
+        os.mkdir(self.notif_dir)
+        os.chmod(self.notif_dir, 0o1777)
+        self.script = os.path.join(self.dir, "notify.sh")
+        with open(self.script, "w") as f:
+            f.write(NOTIFY_SCRIPT % {"dir": self.notif_dir})
+        os.chmod(self.script, 0o755)
+        self.sock = os.path.join(self.dir, "sock")
+        self.log_path = os.path.join(self.dir, "collectd.log")
+        self.csv_dir = os.path.join(self.dir, "csv")
+        self.conf_path = os.path.join(self.dir, "collectd.conf")
+        self.out_path = os.path.join(self.dir, "stdout")
+        conf = """
+Hostname "testhost"
+FQDNLookup false
+BaseDir "%(dir)s"
+PIDFile "%(dir)s/collectd.pid"
+Interval %(interval)s
+ReadThreads %(threads)d
+TypesDB "/usr/share/collectd/types.db"
+LoadPlugin logfile
+<Plugin logfile>
+  LogLevel "info"
+  File "%(log)s"
+  Timestamp true
+  PrintSeverity true
+</Plugin>
+LoadPlugin unixsock
+<Plugin unixsock>
+  SocketFile "%(sock)s"
+  SocketGroup "root"
+  DeleteSocket true
+</Plugin>
+LoadPlugin csv
+<Plugin csv>
+  DataDir "%(csv)s"
+</Plugin>
+LoadPlugin exec
+<Plugin exec>
+  NotificationExec "nobody" "%(script)s"
+</Plugin>
+%(extra)s
+""" % {"dir": self.dir, "interval": interval, "threads": read_threads,
+       "log": self.log_path, "sock": self.sock, "csv": self.csv_dir,
+       "script": self.script, "extra": extra}
+        if load_plugin:
+            conf += """
+PluginDir "%(build)s"
+LoadPlugin digicert_billing
+<Plugin digicert_billing>
+%(block)s
+</Plugin>
+""" % {"build": BUILD, "block": plugin_block}
+        with open(self.conf_path, "w") as f:
+            f.write(conf)
+        self.proc = None
+
+    def run_T(self, timeout=120):
+        """collectd -T: one read, then exit. Returns (exit code, output)."""
+        with open(self.out_path, "wb") as out:
+            rc = subprocess.call([COLLECTD, "-T", "-C", self.conf_path],
+                                 stdout=out, stderr=subprocess.STDOUT, timeout=timeout)
+        return rc, self.text(self.out_path) + self.text(self.log_path)
+
+    def start(self):
+        self.out = open(self.out_path, "wb")
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen([COLLECTD, "-f", "-C", self.conf_path],
+                                     stdout=self.out, stderr=subprocess.STDOUT)
+        wait_for(lambda: os.path.exists(self.sock) or self.proc.poll() is not None,
+                 30, what="collectd's unix socket")
+        if self.proc.poll() is not None:
+            raise RuntimeError("collectd exited %s: %s" % (self.proc.returncode,
+                                                           self.text(self.out_path) + self.text(self.log_path)))
+        return self
+
+    def stop(self, timeout=30):
+        """SIGTERM; returns (exit code, seconds it took)."""
+        if self.proc is None or self.proc.poll() is not None:
+            return (self.proc.returncode if self.proc else None), 0.0
+        t0 = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        self.out.close()
+        return rc, time.monotonic() - t0
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    # --- unixsock
+    def command(self, line):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(10)
+        s.connect(self.sock)
+        f = s.makefile("rw")
+        f.write(line + "\n")
+        f.flush()
+        first = f.readline().strip()
+        n = int(first.split(" ", 1)[0])
+        lines = [f.readline().rstrip("\n") for _ in range(max(n, 0))]
+        s.close()
+        return n, first, lines
+
+    def getval(self, account, type_and_instance):
+        ident = "testhost/digicert_billing-%s/%s" % (account, type_and_instance)
+        n, _, lines = self.command('GETVAL "%s"' % ident)
+        if n < 1:
+            return None
+        return float(lines[0].split("=", 1)[1])
+
+    def listval(self):
+        n, _, lines = self.command("LISTVAL")
+        return [l.split(" ", 1)[1] for l in lines]
+
+    def wait_value(self, account, tti, expected, timeout=30):
+        return wait_for(lambda: self.getval(account, tti) == expected, timeout,
+                        what="%s %s == %s" % (account, tti, expected))
+
+    # --- notifications
+    def notifications(self):
+        out = []
+        for name in sorted(os.listdir(self.notif_dir)):
+            if name.endswith(".tmp"):
+                continue
+            text = self.text(os.path.join(self.notif_dir, name))
+            head, _, message = text.partition("\n\n")
+            n = {"message": message.strip(), "meta": {}}
+            for line in head.splitlines():
+                k, _, v = line.partition(": ")
+                if k in ("Severity", "Time", "Host", "Plugin", "PluginInstance",
+                         "Type", "TypeInstance"):
+                    n[k] = v
+                else:
+                    n["meta"][k] = v
+            out.append(n)
+        return sorted(out, key=lambda n: float(n.get("Time", 0)))
+
+    def notifications_for(self, account):
+        return [n for n in self.notifications() if n.get("PluginInstance") == account]
+
+    def wait_notification(self, account, severity, count=1, timeout=30):
+        def got():
+            ns = [n for n in self.notifications_for(account)
+                  if n.get("Severity") == severity]
+            return ns if len(ns) >= count else None
+        return wait_for(got, timeout, what="%d %s notification(s) for %s"
+                        % (count, severity, account))
+
+    @staticmethod
+    def text(path):
+        try:
+            with open(path, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def log(self):
+        return self.text(self.log_path)
+
+    def outputs(self):
+        """Every output the daemon produced, by name, for secret greps."""
+        out = {"collectd.log": self.log(), "collectd stdout": self.text(self.out_path)}
+        for root, _, files in os.walk(self.notif_dir):
+            for name in files:
+                out["notification " + name] = self.text(os.path.join(root, name))
+        for root, _, files in os.walk(self.csv_dir):
+            for name in files:
+                out["csv " + name] = name + self.text(os.path.join(root, name))
+        return out
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def assert_no_keys(testcase, keys, *output_maps):
+    """Fail if any key (or a long fragment of one) shows up anywhere."""
+    for outputs in output_maps:
+        for where, text in outputs.items():
+            for key in keys:
+                for frag in (key, key[-16:]):
+                    testcase.assertNotIn(frag, text, "a key leaked into %s" % where)
