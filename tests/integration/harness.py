@@ -41,6 +41,14 @@ def wait_for(pred, timeout, step=0.1, what="condition"):
         time.sleep(step)
 
 
+def read_text(path):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
 def make_tmpdir(prefix):
     d = tempfile.mkdtemp(prefix=prefix)
     os.chmod(d, 0o755)  # NotificationExec runs as nobody
@@ -78,8 +86,8 @@ class Sim:
         wait_for(lambda: os.path.exists(port_file) or self.proc.poll() is not None,
                  30, what="dcsim to listen")
         if self.proc.poll() is not None:
-            raise RuntimeError("dcsim exited: " + open(self.out_path).read())
-        self.port = int(open(port_file).read())
+            raise RuntimeError("dcsim exited: " + read_text(self.out_path))
+        self.port = int(read_text(port_file))
         self.ca = os.path.join(self.certdir, "ca.pem")
         self.base = "https://127.0.0.1:%d" % self.port
 
@@ -100,7 +108,8 @@ class Sim:
         return out
 
     def outputs(self):
-        return {"dcsim output": open(self.out_path, errors="replace").read()}
+        return {"dcsim output": read_text(self.out_path),
+                "dcsim log": read_text(self.log_path)}
 
     def stop(self):
         if self.proc.poll() is None:
@@ -284,13 +293,7 @@ LoadPlugin digicert_billing
         return wait_for(got, timeout, what="%d %s notification(s) for %s"
                         % (count, severity, account))
 
-    @staticmethod
-    def text(path):
-        try:
-            with open(path, errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
+    text = staticmethod(read_text)
 
     def log(self):
         return self.text(self.log_path)

@@ -1,0 +1,16 @@
+# Fails unless the plugin's dynamic symbol table defines only module_register.
+execute_process(COMMAND nm -D --defined-only ${SO}
+                OUTPUT_VARIABLE out RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "nm failed on ${SO}")
+endif()
+string(REGEX MATCHALL "[^\n]+" lines "${out}")
+set(found "")
+foreach(line IN LISTS lines)
+  string(REGEX REPLACE "^[0-9a-fA-F]* *[A-Za-z] +" "" sym "${line}")
+  list(APPEND found "${sym}")
+endforeach()
+if(NOT found STREQUAL "module_register")
+  message(FATAL_ERROR "exported symbols: ${found}; expected only module_register")
+endif()
+message(STATUS "exports: ${found}")
