@@ -46,7 +46,7 @@ void dcb_format_message(char *buf, size_t len, const char *account,
     return;
   }
 
-  char status[24] = "";
+  char status[32] = "";
   if (r->http_status > 0)
     snprintf(status, sizeof(status), ": HTTP %ld", r->http_status);
   const char *code = r->api.code[0] ? r->api.code : "";

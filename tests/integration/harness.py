@@ -255,6 +255,18 @@ LoadPlugin digicert_billing
             return None
         return float(lines[0].split("=", 1)[1])
 
+    def csv_last(self, account, type_and_instance):
+        """Latest raw value from the csv plugin (counters are not rates here)."""
+        d = os.path.join(self.csv_dir, "testhost", "digicert_billing-" + account)
+        if not os.path.isdir(d):
+            return None
+        files = sorted(f for f in os.listdir(d) if f.startswith(type_and_instance + "-"))
+        if not files:
+            return None
+        lines = [l for l in read_text(os.path.join(d, files[-1])).splitlines()
+                 if l and l[0].isdigit()]
+        return float(lines[-1].split(",")[1]) if lines else None
+
     def listval(self):
         n, _, lines = self.command("LISTVAL")
         return [l.split(" ", 1)[1] for l in lines]
