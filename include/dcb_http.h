@@ -43,8 +43,9 @@ void dcb_http_cleanup(dcb_http_t *h);
 /* Set up h for one request of kind req. Returns 0, or -1 with err filled
  * (setup failures are reported, never ignored). */
 int dcb_http_prepare(dcb_http_t *h, const dcb_config_t *cfg, dcb_req_t req,
-                     const dcb_secret_t *partner_key, const dcb_secret_t *cc_key,
-                     const char *user_agent, char *err, size_t errlen);
+                     const dcb_secret_t *partner_key,
+                     const dcb_secret_t *cc_key, const char *user_agent,
+                     char *err, size_t errlen);
 
 /* After the transfer ended with curl code rc: read status/timing, wipe the
  * key headers. A body cut at DCB_BODY_MAX is not a transport error. */

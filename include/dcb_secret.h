@@ -1,5 +1,6 @@
 /* API keys in memory and on disk.
- * Ownership: a dcb_secret_t owns its buffer; dcb_secret_clear() wipes and frees it. */
+ * Ownership: a dcb_secret_t owns its buffer; dcb_secret_clear() wipes and frees
+ * it. */
 #ifndef DCB_SECRET_H
 #define DCB_SECRET_H
 
@@ -35,11 +36,11 @@ typedef struct {
   bool valid;
 } dcb_file_id_t;
 
-/* Read a key file: regular file (symlinks followed), not readable or writable by
- * others, at most DCB_KEY_MAX_LEN bytes after trimming surrounding whitespace,
- * no NUL/control/non-ASCII inside. On success fills out (replacing its content)
- * and id, returns 0. On failure returns -1, leaves out untouched and writes a
- * reason naming the path (never the content) to err. */
+/* Read a key file: regular file (symlinks followed), not readable or writable
+ * by others, at most DCB_KEY_MAX_LEN bytes after trimming surrounding
+ * whitespace, no NUL/control/non-ASCII inside. On success fills out (replacing
+ * its content) and id, returns 0. On failure returns -1, leaves out untouched
+ * and writes a reason naming the path (never the content) to err. */
 int dcb_keyfile_read(const char *path, dcb_secret_t *out, dcb_file_id_t *id,
                      char *err, size_t errlen);
 

@@ -12,10 +12,10 @@
 
 /* What one completed check found. */
 typedef struct {
-  dcb_class_t cls; /* DCB_CLASS_NONE on success */
-  long http_status; /* of the deciding request; 0 when none */
-  int attempts;     /* HTTP requests made in this check */
-  double elapsed;   /* seconds spent in HTTP requests */
+  dcb_class_t cls;            /* DCB_CLASS_NONE on success */
+  long http_status;           /* of the deciding request; 0 when none */
+  int attempts;               /* HTTP requests made in this check */
+  double elapsed;             /* seconds spent in HTTP requests */
   int64_t billing_account_id; /* < 0: unknown */
   dcb_api_error_t api;
   char detail[128]; /* transport or local reason, sanitised, no secrets */
@@ -32,8 +32,8 @@ typedef struct {
   uint64_t checks_succeeded;
   uint64_t checks_failed;
   uint64_t consecutive_failures;
-  double response_time; /* of the last completed check */
-  double last_success;  /* Unix time; 0: never */
+  double response_time;  /* of the last completed check */
+  double last_success;   /* Unix time; 0: never */
   bool failure_notified; /* a FAILURE was sent and no OKAY since */
 } dcb_state_t;
 

@@ -64,8 +64,8 @@ typedef struct {
 static int one_value(const oconfig_item_t *ci, const where_t *w, int type,
                      const char *what) {
   if (ci->values_num != 1 || ci->values[0].type != type) {
-    dcb_log(LOG_ERR, "%soption \"%s\" needs exactly one %s argument",
-            w->prefix, ci->key, what);
+    dcb_log(LOG_ERR, "%soption \"%s\" needs exactly one %s argument", w->prefix,
+            ci->key, what);
     return -1;
   }
   if (ci->children_num != 0) {
@@ -166,8 +166,8 @@ static int parse_account(dcb_config_t *cfg, const oconfig_item_t *ci) {
   }
   for (size_t i = 0; i < cfg->n_accounts; i++) {
     if (strcmp(cfg->accounts[i].name, name) == 0) {
-      dcb_log(LOG_ERR, "<Account \"%s\"> is defined twice; names must be unique",
-              name);
+      dcb_log(LOG_ERR,
+              "<Account \"%s\"> is defined twice; names must be unique", name);
       return -1;
     }
   }
@@ -224,7 +224,8 @@ static int parse_account(dcb_config_t *cfg, const oconfig_item_t *ci) {
     goto out;
   }
   if (a.cc_key_file != NULL && a.cc_key_inline.buf != NULL) {
-    dcb_log(LOG_ERR, "%sset CertCentralAPIKeyFile or CertCentralAPIKey, not both",
+    dcb_log(LOG_ERR,
+            "%sset CertCentralAPIKeyFile or CertCentralAPIKey, not both",
             w.prefix);
     goto out;
   }

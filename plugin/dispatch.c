@@ -26,8 +26,7 @@ void dcb_dispatch_values(const dcb_account_cfg_t *acct, const dcb_state_t *st) {
   const char *name = acct->name;
   put(name, "bool", "linked",
       (value_t){.gauge = st->link == DCB_LINK_OK ? 1.0 : 0.0}, now);
-  put(name, "response_time", "api", (value_t){.gauge = st->response_time},
-      now);
+  put(name, "response_time", "api", (value_t){.gauge = st->response_time}, now);
   put(name, "derive", "checks_succeeded",
       (value_t){.derive = (derive_t)st->checks_succeeded}, now);
   put(name, "derive", "checks_failed",
@@ -39,8 +38,8 @@ void dcb_dispatch_values(const dcb_account_cfg_t *acct, const dcb_state_t *st) {
         now);
 }
 
-void dcb_dispatch_notification(const dcb_account_cfg_t *acct,
-                               dcb_notify_t kind, const dcb_result_t *r) {
+void dcb_dispatch_notification(const dcb_account_cfg_t *acct, dcb_notify_t kind,
+                               const dcb_result_t *r) {
   notification_t n = {
       .severity = kind == DCB_NOTIFY_OKAY ? NOTIF_OKAY : NOTIF_FAILURE,
       .time = cdtime(),
@@ -61,8 +60,8 @@ void dcb_dispatch_notification(const dcb_account_cfg_t *acct,
     rc |= plugin_notification_meta_add_signed_int(&n, "http_status",
                                                   r->http_status);
   if (r->api.code[0])
-    rc |= plugin_notification_meta_add_string(&n, "api_error_code",
-                                              r->api.code);
+    rc |=
+        plugin_notification_meta_add_string(&n, "api_error_code", r->api.code);
   if (r->api.message[0])
     rc |= plugin_notification_meta_add_string(&n, "api_error_message",
                                               r->api.message);

@@ -45,7 +45,7 @@ struct dcb_engine {
   size_t *free_slots;
   size_t n_free;
   CURLM *multi;
-  double next_start; /* rate limit: earliest next request start */
+  double next_start;  /* rate limit: earliest next request start */
   double pause_until; /* after a 429: no request starts before this */
   uint64_t rng;
   atomic_bool stop;
@@ -176,8 +176,8 @@ dcb_engine_t *dcb_engine_new(dcb_config_t *cfg, const char *user_agent,
   }
   CURLMcode mc = curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)slots);
   if (mc == CURLM_OK)
-    mc = curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
-                           (long)slots);
+    mc =
+        curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)slots);
   if (mc != CURLM_OK) {
     dcb_log(LOG_ERR, "curl_multi_setopt failed: %s", curl_multi_strerror(mc));
     goto fail;
@@ -314,9 +314,9 @@ static void start_request(dcb_engine_t *e, size_t idx, double now) {
     a->in_check = true;
   }
 
-  const dcb_secret_t *pk = load_key(
-      a->cfg->partner_key_file, &a->partner_file_key, &a->partner_id,
-      &a->cfg->partner_key_inline, err, sizeof(err));
+  const dcb_secret_t *pk =
+      load_key(a->cfg->partner_key_file, &a->partner_file_key, &a->partner_id,
+               &a->cfg->partner_key_inline, err, sizeof(err));
   const dcb_secret_t *ck =
       pk == NULL ? NULL
                  : load_key(a->cfg->cc_key_file, &a->cc_file_key, &a->cc_id,
@@ -365,9 +365,8 @@ static void on_done(dcb_engine_t *e, dcb_http_t *h, int rc, double now) {
   a->res.elapsed += out.total_time;
   a->res.http_status = out.status;
 
-  dcb_class_t cls =
-      dcb_classify(out.curl_code, out.status, dcb_http_expected_status(req),
-                   &retry);
+  dcb_class_t cls = dcb_classify(out.curl_code, out.status,
+                                 dcb_http_expected_status(req), &retry);
   char detail[512] = "";
   if (cls == DCB_CLASS_NONE && req == DCB_REQ_USER_ME) {
     int64_t id;
@@ -454,8 +453,8 @@ static void collect_done(dcb_engine_t *e) {
 
 /* Start everything that is due, as far as slots and limits allow. */
 static void start_due(dcb_engine_t *e, double now) {
-  while (e->n_free > 0 && e->heap_len > 0 &&
-         e->acct[e->heap[0]].due <= now && !atomic_load(&e->stop)) {
+  while (e->n_free > 0 && e->heap_len > 0 && e->acct[e->heap[0]].due <= now &&
+         !atomic_load(&e->stop)) {
     if (e->pause_until > now)
       return;
     if (e->cfg.max_rps > 0 && e->next_start > now)

@@ -105,8 +105,9 @@ static void append_node(dcb_http_t *h, size_t *n, char *line) {
 }
 
 int dcb_http_prepare(dcb_http_t *h, const dcb_config_t *cfg, dcb_req_t req,
-                     const dcb_secret_t *partner_key, const dcb_secret_t *cc_key,
-                     const char *user_agent, char *err, size_t errlen) {
+                     const dcb_secret_t *partner_key,
+                     const dcb_secret_t *cc_key, const char *user_agent,
+                     char *err, size_t errlen) {
   static char accept_line[] = "Accept: application/json";
   static char no_ctype[] = "Content-Type:"; /* drop libcurl's form type */
   static char no_expect[] = "Expect:";

@@ -138,8 +138,8 @@ static int dcb_init_cb(void) {
   g_cfg_ready = false; /* the engine owns the config now */
 
   /* Thread names are limited to 15 characters. */
-  int rc = plugin_thread_create(&g_thread, dcb_engine_run, g_engine,
-                                "dcb_worker");
+  int rc =
+      plugin_thread_create(&g_thread, dcb_engine_run, g_engine, "dcb_worker");
   if (rc != 0) {
     P_ERROR("cannot start the worker thread: %s", STRERRNO);
     return -1;

@@ -35,12 +35,13 @@ dcb_notify_t dcb_state_apply(dcb_state_t *st, const dcb_result_t *r,
 
 void dcb_format_message(char *buf, size_t len, const char *account,
                         const char *mode, const dcb_result_t *r) {
-  const char *what = strcmp(mode, "verify") == 0 ? "billing link check"
-                                                 : "billing link";
+  const char *what =
+      strcmp(mode, "verify") == 0 ? "billing link check" : "billing link";
   if (r->cls == DCB_CLASS_NONE) {
     if (r->billing_account_id >= 0)
-      snprintf(buf, len, "%s for account \"%s\" is OK again (billing account %lld)",
-               what, account, (long long)r->billing_account_id);
+      snprintf(buf, len,
+               "%s for account \"%s\" is OK again (billing account %lld)", what,
+               account, (long long)r->billing_account_id);
     else
       snprintf(buf, len, "%s for account \"%s\" is OK again", what, account);
     return;

@@ -320,6 +320,18 @@ class Smoke(unittest.TestCase):
         assert_no_keys(self, [self.pk, self.ck], d.outputs())
         d.cleanup()
 
+    def test_shipped_example_config_parses(self):
+        example = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                               "contrib", "digicert_billing.conf.example")
+        text = open(example).read().replace("LoadPlugin digicert_billing", "")
+        d = Daemon(text.split("<Plugin digicert_billing>", 1)[1].rsplit("</Plugin>", 1)[0])
+        rc, out = d.run_T()
+        self.assertEqual(rc, 0, out)
+        # Its key files do not exist here: each account fails alone, by name.
+        self.assertIn('key file "/etc/collectd/digicert/acme-eu.key" cannot be opened', out)
+        self.assertIn('account "acme-us" failed: config', out)
+        d.cleanup()
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
