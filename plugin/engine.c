@@ -363,7 +363,8 @@ static void on_done(dcb_engine_t *e, dcb_http_t *h, int rc, double now) {
   dcb_http_finish(h, rc, &out);
   a->res.attempts++;
   a->res.elapsed += out.total_time;
-  a->res.http_status = out.status;
+  /* A status only counts when the response arrived whole. */
+  a->res.http_status = out.curl_code == CURLE_OK ? out.status : 0;
 
   dcb_class_t cls = dcb_classify(out.curl_code, out.status,
                                  dcb_http_expected_status(req), &retry);
@@ -397,7 +398,7 @@ static void on_done(dcb_engine_t *e, dcb_http_t *h, int rc, double now) {
     else
       snprintf(detail, sizeof(detail), "%s answered HTTP %ld",
                dcb_http_req_name(req), out.status);
-    if (out.status >= 300)
+    if (a->res.http_status >= 300)
       dcb_parse_error_body(h->body, h->body_len, &a->res.api);
   }
   dcb_sanitize(a->res.detail, sizeof(a->res.detail), detail, strlen(detail));

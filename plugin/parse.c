@@ -76,8 +76,6 @@ static json_object *parse_json(const char *body, size_t len) {
   if (tok == NULL)
     return NULL;
   json_object *root = json_tokener_parse_ex(tok, body, (int)len);
-  if (root == NULL && json_tokener_get_error(tok) == json_tokener_continue)
-    root = json_tokener_parse_ex(tok, "", -1); /* flush a trailing number */
   if (root != NULL && json_tokener_get_error(tok) != json_tokener_success) {
     json_object_put(root);
     root = NULL;

@@ -38,7 +38,9 @@ class Scenarios(unittest.TestCase):
         k["cc_bad"] = new_key("CCBAD")  # unknown to the API
         k["p_badcc"] = new_key("PK")
 
-        cls.recorder = Sim(record_raw=True)
+        # Same CA as the API: following the redirect would succeed and leak.
+        cls.certdir = make_tmpdir("certs-")
+        cls.recorder = Sim(record_raw=True, certdir=cls.certdir)
         cls.redirect_target = cls.recorder.base + "/stolen"
         partner = {}
 
@@ -63,7 +65,7 @@ class Scenarios(unittest.TestCase):
         cls.partner = partner
         cls.accounts = {"partner_keys": partner,
                         "certcentral_keys": {k["cc"]: {"label": "billing", "account_id": 123456}}}
-        cls.sim = Sim(cls.accounts)
+        cls.sim = Sim(cls.accounts, certdir=cls.certdir)
 
         cls.kdir = make_tmpdir("keys-")
         files = {}
@@ -117,6 +119,7 @@ MaxRequestsPerSecond 50
             for x in (cls.daemon, cls.sim, cls.recorder):
                 x.cleanup()
             shutil.rmtree(cls.kdir, ignore_errors=True)
+            shutil.rmtree(cls.certdir, ignore_errors=True)
 
     # --- helpers
     def reqs(self, label, path=None, method=None):
