@@ -21,6 +21,9 @@ typedef struct {
  * become one space), truncating on a character boundary. */
 void dcb_sanitize(char *dst, size_t dstlen, const char *src, size_t srclen);
 
+/* Drop an incomplete UTF-8 sequence left at the end of s by truncation. */
+void dcb_utf8_cut_tail(char *s);
+
 /* Extract the first error's code and message from an error body shaped
  * {"errors":[{...}]}, {"errors":{...}}, {"error":{...}} or {"error":"text"}.
  * Returns true when something was found; out is always initialised. */

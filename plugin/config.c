@@ -118,7 +118,7 @@ static int get_bool(const oconfig_item_t *ci, const where_t *w, bool *out) {
   return 0;
 }
 
-/* Inline key: copied into wiped memory, then scrubbed from the config tree. */
+/* Inline key: copied into wiped memory (dcb_config_parse scrubs the tree). */
 static int get_inline_key(const oconfig_item_t *ci, const where_t *w,
                           dcb_secret_t *out) {
   if (one_value(ci, w, OCONFIG_TYPE_STRING, "string") != 0)
@@ -134,8 +134,27 @@ static int get_inline_key(const oconfig_item_t *ci, const where_t *w,
     dcb_log(LOG_ERR, "%soption \"%s\": out of memory", w->prefix, ci->key);
     ret = -1;
   }
-  dcb_wipe(s, n);
   return ret;
+}
+
+static bool is_inline_key(const char *key) {
+  return strcasecmp(key, "PartnerAPIKey") == 0 ||
+         strcasecmp(key, "CertCentralAPIKey") == 0;
+}
+
+/* Wipe every inline key in the tree, whatever happened while parsing:
+ * collectd keeps the tree until all plugins are configured. */
+static void scrub_inline_keys(const oconfig_item_t *ci) {
+  for (int i = 0; i < ci->children_num; i++) {
+    const oconfig_item_t *c = ci->children + i;
+    if (is_inline_key(c->key)) {
+      for (int v = 0; v < c->values_num; v++)
+        if (c->values[v].type == OCONFIG_TYPE_STRING)
+          dcb_wipe(c->values[v].value.string,
+                   strlen(c->values[v].value.string));
+    }
+    scrub_inline_keys(c);
+  }
 }
 
 static bool name_ok(const char *s) {
@@ -150,6 +169,8 @@ static bool name_ok(const char *s) {
   }
   return true;
 }
+
+static int parse_block(dcb_config_t *cfg, const oconfig_item_t *ci);
 
 static int parse_account(dcb_config_t *cfg, const oconfig_item_t *ci) {
   where_t w = {.prefix = ""};
@@ -259,6 +280,12 @@ out:
 }
 
 int dcb_config_parse(dcb_config_t *cfg, const oconfig_item_t *ci) {
+  int rc = parse_block(cfg, ci);
+  scrub_inline_keys(ci);
+  return rc;
+}
+
+static int parse_block(dcb_config_t *cfg, const oconfig_item_t *ci) {
   const where_t w = {.prefix = ""};
   for (int i = 0; i < ci->children_num; i++) {
     const oconfig_item_t *c = ci->children + i;

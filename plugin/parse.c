@@ -37,6 +37,21 @@ static size_t utf8_len(const unsigned char *s, size_t n) {
   return len;
 }
 
+void dcb_utf8_cut_tail(char *s) {
+  size_t n = strlen(s);
+  size_t lead = n;
+  /* Step back over at most three continuation bytes to the lead byte. */
+  while (lead > 0 && n - lead < 3 &&
+         ((unsigned char)s[lead - 1] & 0xc0) == 0x80)
+    lead--;
+  if (lead == 0)
+    return;
+  unsigned char c = (unsigned char)s[lead - 1];
+  size_t want = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+  if (n - (lead - 1) < want)
+    s[lead - 1] = '\0';
+}
+
 void dcb_sanitize(char *dst, size_t dstlen, const char *src, size_t srclen) {
   size_t o = 0;
   bool pending_space = false;
@@ -51,6 +66,11 @@ void dcb_sanitize(char *dst, size_t dstlen, const char *src, size_t srclen) {
       continue;
     }
     size_t n = (c < 0x20 || c == 0x7f) ? 0 : utf8_len(s + i, srclen - i);
+    /* A C1 control (U+0080..U+009F) is two bytes but one character. */
+    size_t skip =
+        (c == 0xc2 && i + 1 < srclen && s[i + 1] >= 0x80 && s[i + 1] <= 0x9f)
+            ? 2
+            : 1;
     size_t need = (n == 0 ? 1 : n) + (pending_space ? 1 : 0);
     if (o + need > dstlen - 1)
       break;
@@ -59,7 +79,7 @@ void dcb_sanitize(char *dst, size_t dstlen, const char *src, size_t srclen) {
     pending_space = false;
     if (n == 0) {
       dst[o++] = '?';
-      i++;
+      i += skip;
     } else {
       memcpy(dst + o, s + i, n);
       o += n;
@@ -151,14 +171,10 @@ int dcb_parse_account_id(const char *body, size_t len, int64_t *id) {
   if (root == NULL || !json_object_is_type(root, json_type_object) ||
       !json_object_object_get_ex(root, "account_id", &v) || v == NULL)
     goto out;
-  if (json_object_is_type(v, json_type_int)) {
-    errno = 0;
-    int64_t n = json_object_get_int64(v);
-    if (errno == 0 && n >= 0) {
-      *id = n;
-      ret = 0;
-    }
-  } else if (json_object_is_type(v, json_type_string)) {
+  /* Both forms go through the text, so out-of-range numbers are refused
+   * instead of being clamped by json-c. */
+  if (json_object_is_type(v, json_type_int) ||
+      json_object_is_type(v, json_type_string)) {
     const char *s = json_object_get_string(v);
     char *end = NULL;
     errno = 0;

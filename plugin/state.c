@@ -55,4 +55,5 @@ void dcb_format_message(char *buf, size_t len, const char *account,
   snprintf(buf, len, "%s for account \"%s\" failed: %s%s%s%s%s%s", what,
            account, dcb_class_name(r->cls), status, code[0] ? " " : "", code,
            msg[0] ? ": " : "", msg);
+  dcb_utf8_cut_tail(buf); /* the cut may have split a character */
 }

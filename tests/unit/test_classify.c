@@ -87,9 +87,9 @@ static void test_nonsense_status_is_unexpected(void **state) {
 static void test_network_errors_are_retryable(void **state) {
   (void)state;
   static const int codes[] = {
-      CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST,
+      CURLE_COULDNT_CONNECT,    CURLE_COULDNT_RESOLVE_HOST,
       CURLE_OPERATION_TIMEDOUT, CURLE_RECV_ERROR,
-      CURLE_GOT_NOTHING,     CURLE_SEND_ERROR,
+      CURLE_GOT_NOTHING,        CURLE_SEND_ERROR,
   };
   for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
     /* The status is ignored when the transfer failed. */
@@ -167,12 +167,29 @@ static void expect_retry_invalid(const char *value) {
              s);
 }
 
-/* strftime of NOW + offset (UTC) with the given format. */
-static void date_string(char *buf, size_t len, const char *fmt, long offset) {
+typedef enum { DATE_IMF, DATE_RFC850, DATE_ASCTIME } date_form_t;
+
+/* NOW + offset (UTC) as an HTTP date in one of the three RFC 9110 forms. */
+static void date_string(char *buf, size_t len, date_form_t form, long offset) {
   time_t t = NOW + offset;
   struct tm tm;
   assert_non_null(gmtime_r(&t, &tm));
-  assert_true(strftime(buf, len, fmt, &tm) > 0);
+  switch (form) {
+  case DATE_IMF: /* "Sun, 06 Nov 1994 08:49:37 GMT" */
+    assert_true(strftime(buf, len, "%a, %d %b %Y %H:%M:%S GMT", &tm) > 0);
+    break;
+  case DATE_RFC850: { /* "Sunday, 06-Nov-94 08:49:37 GMT" */
+    char head[32], tail[32];
+    assert_true(strftime(head, sizeof(head), "%A, %d-%b-", &tm) > 0);
+    assert_true(strftime(tail, sizeof(tail), "%H:%M:%S GMT", &tm) > 0);
+    int n = snprintf(buf, len, "%.31s%02d %.31s", head, tm.tm_year % 100, tail);
+    assert_true(n > 0 && (size_t)n < len);
+    break;
+  }
+  case DATE_ASCTIME: /* "Sun Nov  6 08:49:37 1994" */
+    assert_true(strftime(buf, len, "%a %b %e %H:%M:%S %Y", &tm) > 0);
+    break;
+  }
 }
 
 static void test_retry_after_seconds(void **state) {
@@ -212,16 +229,16 @@ static void test_retry_after_invalid(void **state) {
 static void test_retry_after_http_date_future(void **state) {
   (void)state;
   char v[64];
-  date_string(v, sizeof(v), "%a, %d %b %Y %H:%M:%S GMT", 30);
+  date_string(v, sizeof(v), DATE_IMF, 30);
   expect_retry(v, 30);
-  date_string(v, sizeof(v), "%a, %d %b %Y %H:%M:%S GMT", 299);
+  date_string(v, sizeof(v), DATE_IMF, 299);
   expect_retry(v, 299);
 }
 
 static void test_retry_after_http_date_past_is_zero(void **state) {
   (void)state;
   char v[64];
-  date_string(v, sizeof(v), "%a, %d %b %Y %H:%M:%S GMT", -3600);
+  date_string(v, sizeof(v), DATE_IMF, -3600);
   expect_retry(v, 0);
   expect_retry("Sun, 06 Nov 1994 08:49:37 GMT", 0);
 }
@@ -229,7 +246,7 @@ static void test_retry_after_http_date_past_is_zero(void **state) {
 static void test_retry_after_http_date_far_is_capped(void **state) {
   (void)state;
   char v[64];
-  date_string(v, sizeof(v), "%a, %d %b %Y %H:%M:%S GMT", 365L * 86400);
+  date_string(v, sizeof(v), DATE_IMF, 365L * 86400);
   expect_retry(v, DCB_RETRY_AFTER_MAX);
 }
 
@@ -237,10 +254,10 @@ static void test_retry_after_rfc850_and_asctime(void **state) {
   (void)state;
   char v[64];
   /* RFC 850: "Sunday, 06-Nov-94 08:49:37 GMT" */
-  date_string(v, sizeof(v), "%A, %d-%b-%y %H:%M:%S GMT", 45);
+  date_string(v, sizeof(v), DATE_RFC850, 45);
   expect_retry(v, 45);
   /* asctime: "Sun Nov  6 08:49:37 1994" */
-  date_string(v, sizeof(v), "%a %b %e %H:%M:%S %Y", 60);
+  date_string(v, sizeof(v), DATE_ASCTIME, 60);
   expect_retry(v, 60);
 }
 
@@ -273,8 +290,8 @@ static void test_backoff_bounds(void **state) {
       double hi = dcb_backoff(n, base, cap, 0.999);
       double mid = dcb_backoff(n, base, cap, 0.5);
       if (fabs(lo - 0.5 * full) > 1e-9)
-        fail_msg("attempt %d base %g cap %g: rnd 0 gave %g, wanted %g", n,
-                 base, cap, lo, 0.5 * full);
+        fail_msg("attempt %d base %g cap %g: rnd 0 gave %g, wanted %g", n, base,
+                 cap, lo, 0.5 * full);
       if (fabs(hi - 0.9995 * full) > 1e-9)
         fail_msg("attempt %d base %g cap %g: rnd .999 gave %g, wanted %g", n,
                  base, cap, hi, 0.9995 * full);

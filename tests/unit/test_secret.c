@@ -18,7 +18,7 @@
 /* ---- fixture: a private temporary directory per test ------------------- */
 
 typedef struct {
-  char dir[PATH_MAX];
+  char dir[256];
   char path[PATH_MAX]; /* scratch for path_in() */
   char path2[PATH_MAX];
 } fx_t;
@@ -253,7 +253,7 @@ static void test_key_check_small_err_buffer(void **state) {
 static void test_keyfile_trims_whitespace(void **state) {
   fx_t *fx = *state;
   static const char *const variants[] = {
-      "KeyValue-01", "KeyValue-01\n", "KeyValue-01\r\n",
+      "KeyValue-01",       "KeyValue-01\n",          "KeyValue-01\r\n",
       "  KeyValue-01  \n", "\t KeyValue-01\r\n\r\n", "\n\nKeyValue-01\t",
   };
   for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]); i++) {
@@ -315,8 +315,7 @@ static void test_keyfile_missing(void **state) {
 static void test_keyfile_empty_and_blank(void **state) {
   fx_t *fx = *state;
   expect_read_fails(make_text(fx, "empty", "", 0600), NULL, NULL);
-  expect_read_fails(make_text(fx, "blank", "  \n\t\r\n \n", 0600), NULL,
-                    NULL);
+  expect_read_fails(make_text(fx, "blank", "  \n\t\r\n \n", 0600), NULL, NULL);
 }
 
 static void test_keyfile_world_readable_refused(void **state) {
@@ -331,11 +330,24 @@ static void test_keyfile_world_writable_refused(void **state) {
   expect_read_fails(p, "SecretWorldWritable", NULL);
 }
 
+/* The refusal names the reason, not just any failure further down. */
+static void expect_reason(const char *path, const char *reason) {
+  dcb_secret_t out = {0};
+  dcb_file_id_t id = {0};
+  char err[512] = "";
+  alarm(10);
+  assert_int_equal(dcb_keyfile_read(path, &out, &id, err, sizeof(err)), -1);
+  alarm(0);
+  ts_assert_substring(err, reason);
+  dcb_secret_clear(&out);
+}
+
 static void test_keyfile_directory_refused(void **state) {
   fx_t *fx = *state;
   const char *p = path_in(fx, "adir");
   assert_int_equal(mkdir(p, 0700), 0);
   expect_read_fails(p, NULL, NULL);
+  expect_reason(p, "is not a regular file");
 }
 
 static void test_keyfile_fifo_refused_without_blocking(void **state) {
@@ -345,6 +357,7 @@ static void test_keyfile_fifo_refused_without_blocking(void **state) {
   time_t t0 = time(NULL);
   expect_read_fails(p, NULL, NULL); /* arms alarm(10) around the call */
   assert_true(time(NULL) - t0 < 5);
+  expect_reason(p, "is not a regular file");
 }
 
 static void test_keyfile_symlink_to_open_file_refused(void **state) {

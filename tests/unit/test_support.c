@@ -106,6 +106,25 @@ bool ts_log_contains2(const char *needle1, const char *needle2) {
   return false;
 }
 
+bool ts_log_has_since(size_t mark, int level, const char *needle1,
+                      const char *needle2) {
+  size_t held = ts_log_count();
+  size_t first_held = cap.total - held; /* sequence number of index 0 */
+  for (size_t i = 0; i < held; i++) {
+    if (first_held + i < mark)
+      continue;
+    if (level >= 0 && ts_log_level(i) != level)
+      continue;
+    const char *m = ts_log_message(i);
+    if (needle1 != NULL && strstr(m, needle1) == NULL)
+      continue;
+    if (needle2 != NULL && strstr(m, needle2) == NULL)
+      continue;
+    return true;
+  }
+  return false;
+}
+
 void ts_log_watch(const char *s) {
   assert_true(cap.n_watch < TS_LOG_WATCH_MAX);
   char *copy = strdup(s);
@@ -251,8 +270,7 @@ void ts_assert_no_substring_impl(const char *hay, const char *needle,
 void ts_assert_substring_impl(const char *hay, const char *needle,
                               const char *file, int line) {
   if (hay == NULL || strstr(hay, needle) == NULL) {
-    print_error("\"%s\" should contain \"%s\"\n", hay ? hay : "(null)",
-                needle);
+    print_error("\"%s\" should contain \"%s\"\n", hay ? hay : "(null)", needle);
     _fail(file, line);
   }
 }

@@ -11,12 +11,13 @@
 #ifndef DCB_TEST_SUPPORT_H
 #define DCB_TEST_SUPPORT_H
 
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
+
+#include <cmocka.h> /* after its prerequisites above */
 
 #include "collectd/liboconfig/oconfig.h"
 #include "dcb_log.h"
@@ -48,6 +49,11 @@ int ts_log_find(const char *needle);
 bool ts_log_contains(const char *needle);
 /* True when one held message contains both needles. */
 bool ts_log_contains2(const char *needle1, const char *needle2);
+/* True when a message logged after ts_log_total() returned mark (and still
+ * held) has this level (-1: any) and contains needle1 and needle2 (NULL:
+ * no condition). */
+bool ts_log_has_since(size_t mark, int level, const char *needle1,
+                      const char *needle2);
 /* Count every future message containing s (a copy is kept), until reset. */
 void ts_log_watch(const char *s);
 /* Messages that contained any watched string. */
