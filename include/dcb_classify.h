@@ -23,6 +23,10 @@ typedef enum {
 /* Stable lower-case name used in notification meta and docs. */
 const char *dcb_class_name(dcb_class_t c);
 
+/* True for failures on the API's or the network's side (network, server,
+ * rate_limited): the kind that hits many accounts at once. */
+bool dcb_class_is_transient(dcb_class_t c);
+
 /* Classify one request. curl_code is a CURLcode (0 = transfer completed),
  * status the HTTP status (0 if none), expected the only status that counts as
  * success. *retryable tells whether another attempt may help. */

@@ -32,9 +32,10 @@ typedef struct {
   uint64_t checks_succeeded;
   uint64_t checks_failed;
   uint64_t consecutive_failures;
-  double response_time;  /* of the last completed check */
-  double last_success;   /* Unix time; 0: never */
-  bool failure_notified; /* a FAILURE was sent and no OKAY since */
+  double response_time;   /* of the last completed check */
+  double last_success;    /* Unix time; 0: never */
+  dcb_class_t last_class; /* of the last completed check */
+  bool failure_notified;  /* a FAILURE was sent and no OKAY since */
 } dcb_state_t;
 
 typedef enum {

@@ -25,6 +25,11 @@ const char *dcb_class_name(dcb_class_t c) {
   return class_names[c];
 }
 
+bool dcb_class_is_transient(dcb_class_t c) {
+  return c == DCB_CLASS_NETWORK || c == DCB_CLASS_SERVER ||
+         c == DCB_CLASS_RATE_LIMITED;
+}
+
 static dcb_class_t classify_transport(int rc, bool *retryable) {
   switch (rc) {
   /* The peer could not be trusted: retrying cannot fix it. */

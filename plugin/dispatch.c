@@ -26,6 +26,9 @@ void dcb_dispatch_values(const dcb_account_cfg_t *acct, const dcb_state_t *st) {
   const char *name = acct->name;
   put(name, "bool", "linked",
       (value_t){.gauge = st->link == DCB_LINK_OK ? 1.0 : 0.0}, now);
+  put(name, "bool", "transient_failure",
+      (value_t){.gauge = dcb_class_is_transient(st->last_class) ? 1.0 : 0.0},
+      now);
   put(name, "response_time", "api", (value_t){.gauge = st->response_time}, now);
   put(name, "derive", "checks_succeeded",
       (value_t){.derive = (derive_t)st->checks_succeeded}, now);

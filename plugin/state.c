@@ -12,6 +12,7 @@ void dcb_result_init(dcb_result_t *r) {
 dcb_notify_t dcb_state_apply(dcb_state_t *st, const dcb_result_t *r,
                              double now) {
   st->response_time = r->elapsed;
+  st->last_class = r->cls;
   if (r->cls == DCB_CLASS_NONE) {
     st->link = DCB_LINK_OK;
     st->checks_succeeded++;

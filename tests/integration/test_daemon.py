@@ -167,7 +167,7 @@ MaxRequestsPerSecond 50
     def test_values_cover_every_documented_metric(self):
         self.daemon.wait_value("good", "bool-linked", 1.0)
         names = set(v.split("/", 1)[1] for v in self.daemon.listval())
-        for tti in ("bool-linked", "response_time-api", "derive-checks_succeeded",
+        for tti in ("bool-linked", "bool-transient_failure", "response_time-api", "derive-checks_succeeded",
                     "derive-checks_failed", "count-consecutive_failures",
                     "timestamp-last_success"):
             self.assertIn("digicert_billing-good/" + tti, names)
@@ -199,6 +199,14 @@ MaxRequestsPerSecond 50
         gaps = [b - a for a, b in zip(times, times[1:])]
         # Retry-After: 2 must be waited out, even though backoff alone is shorter.
         self.assertTrue(all(g >= 1.9 for g in gaps), gaps)
+
+    def test_transient_failure_flag_tells_api_trouble_from_account_trouble(self):
+        self.assert_failed("server", "server")
+        self.assert_failed("badcc", "auth")
+        self.assertEqual(self.daemon.getval("server", "bool-transient_failure"), 1.0)
+        self.assertEqual(self.daemon.getval("badcc", "bool-transient_failure"), 0.0)
+        self.daemon.wait_value("good", "bool-linked", 1.0)
+        self.assertEqual(self.daemon.getval("good", "bool-transient_failure"), 0.0)
 
     def test_hang_past_timeout(self):
         n = self.assert_failed("hang", "network")

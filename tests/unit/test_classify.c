@@ -347,6 +347,15 @@ static void test_backoff_attempt_below_one(void **state) {
   ts_assert_double(dcb_backoff(-5, 2, 60, 0), 1, 1e-12);
 }
 
+static void test_transient_classes(void **state) {
+  (void)state;
+  for (int c = 0; c < DCB_CLASS_COUNT; c++) {
+    bool want = c == DCB_CLASS_NETWORK || c == DCB_CLASS_SERVER ||
+                c == DCB_CLASS_RATE_LIMITED;
+    assert_int_equal(dcb_class_is_transient((dcb_class_t)c), want);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_expected_status_is_success),
@@ -375,6 +384,7 @@ int main(void) {
       cmocka_unit_test(test_backoff_upper_bound_monotone),
       cmocka_unit_test(test_backoff_bad_rnd_is_zero),
       cmocka_unit_test(test_backoff_attempt_below_one),
+      cmocka_unit_test(test_transient_classes),
   };
   return cmocka_run_group_tests_name("classify", tests, NULL, NULL);
 }

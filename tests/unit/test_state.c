@@ -286,8 +286,25 @@ static void test_message_tiny_buffer(void **state) {
   assert_int_equal(buf[4], 'Z');
 }
 
+static void test_last_class_follows_each_check(void **state) {
+  (void)state;
+  dcb_state_t st = {0};
+  dcb_result_t r;
+  dcb_result_init(&r);
+  r.cls = DCB_CLASS_SERVER;
+  dcb_state_apply(&st, &r, 100);
+  assert_int_equal(st.last_class, DCB_CLASS_SERVER);
+  r.cls = DCB_CLASS_AUTH;
+  dcb_state_apply(&st, &r, 101);
+  assert_int_equal(st.last_class, DCB_CLASS_AUTH);
+  r.cls = DCB_CLASS_NONE;
+  dcb_state_apply(&st, &r, 102);
+  assert_int_equal(st.last_class, DCB_CLASS_NONE);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_last_class_follows_each_check),
       cmocka_unit_test(test_result_init),
       cmocka_unit_test(test_first_success),
       cmocka_unit_test(test_first_failure),
