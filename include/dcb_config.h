@@ -39,6 +39,7 @@ typedef struct {
   int max_concurrency;
   double max_rps; /* 0: unlimited */
   int max_retries;
+  double max_retry_after; /* seconds: longest Retry-After honoured */
   char *cacert;
   char *proxy;
   bool verify_peer;

@@ -1,5 +1,6 @@
 /* Parsing and validating the <Plugin digicert_billing> block. */
 #include "dcb_config.h"
+#include "dcb_classify.h"
 #include "dcb_log.h"
 
 #include <errno.h>
@@ -15,8 +16,8 @@
 const char *const dcb_config_option_names[] = {
     /* plugin level */
     "URL", "CertCentralURL", "CheckInterval", "Timeout", "MaxConcurrency",
-    "MaxRequestsPerSecond", "MaxRetries", "CACert", "Proxy", "VerifyPeer",
-    "VerifyHost", "AllowPlainHTTP", "Account",
+    "MaxRequestsPerSecond", "MaxRetries", "MaxRetryAfter", "CACert", "Proxy",
+    "VerifyPeer", "VerifyHost", "AllowPlainHTTP", "Account",
     /* account level (CheckInterval is shared) */
     "PartnerAPIKeyFile", "CertCentralAPIKeyFile", "PartnerAPIKey",
     "CertCentralAPIKey", "Mode", "ExpectedBillingAccountID", NULL};
@@ -32,6 +33,7 @@ void dcb_config_init(dcb_config_t *cfg) {
   cfg->max_concurrency = 8;
   cfg->max_rps = 10;
   cfg->max_retries = 2;
+  cfg->max_retry_after = 120;
   cfg->verify_peer = true;
   cfg->verify_host = true;
 }
@@ -311,6 +313,9 @@ static int parse_block(dcb_config_t *cfg, const oconfig_item_t *ci) {
       rc = get_number(c, &w, &d, 0, 10, true);
       if (rc == 0)
         cfg->max_retries = (int)d;
+    } else if (strcasecmp(c->key, "MaxRetryAfter") == 0) {
+      rc = get_number(c, &w, &cfg->max_retry_after, 0, DCB_RETRY_AFTER_MAX,
+                      false);
     } else if (strcasecmp(c->key, "CACert") == 0) {
       rc = get_string(c, &w, &cfg->cacert, MAX_STRING);
     } else if (strcasecmp(c->key, "Proxy") == 0) {

@@ -419,9 +419,12 @@ static void on_done(dcb_engine_t *e, dcb_http_t *h, int rc, double now) {
     pthread_mutex_unlock(&e->lock);
     double delay = dcb_backoff(a->retries, 1.0, 30.0, rnd01(e));
     double ra;
-    if (dcb_retry_after_parse(h->retry_after, time(NULL), &ra) == 0 &&
-        ra > delay)
-      delay = ra;
+    if (dcb_retry_after_parse(h->retry_after, time(NULL), &ra) == 0) {
+      if (ra > e->cfg.max_retry_after)
+        ra = e->cfg.max_retry_after;
+      if (ra > delay)
+        delay = ra;
+    }
     if (cls == DCB_CLASS_RATE_LIMITED && now + delay > e->pause_until)
       e->pause_until = now + delay; /* everyone backs off, not just us */
     heap_push(e, idx, now + delay);

@@ -16,6 +16,7 @@ import signal
 import socket
 import socketserver
 import ssl
+import struct
 import subprocess
 import sys
 import tempfile
@@ -224,6 +225,10 @@ def describe(f):
         parts.append("hang")
     elif f.get("redirect"):
         parts.append("redirect=%s" % f.get("redirect_status", 302))
+    elif f.get("drip"):
+        parts.append("drip")
+    elif f.get("reset"):
+        parts.append("reset")
     elif "status" in f:
         parts.append("status=%s" % f["status"])
     return ",".join(parts) or "none"
@@ -388,14 +393,62 @@ class Handler(http.server.BaseHTTPRequestHandler):
             extra["Location"] = f["redirect"]
             self.reply(int(f.get("redirect_status", 302)), None, extra)
             return True
+        if f.get("drip"):
+            self.drip(int(f.get("status", 200)), f["drip"])
+            return True
+        if f.get("reset"):
+            self.reset(int(f.get("status", 200)))
+            return True
         if "status" in f:
             status = int(f["status"])
             body = f.get("body")
+            if f.get("body_size"):  # a large body, e.g. to test the plugin's cap
+                body = "x" * int(f["body_size"])
             if body is None and status >= 400:
                 body = err("simulated_fault", "Simulated HTTP %d." % status)
             self.reply(status, body, extra, ctype)
             return True
         return False  # delay only: continue normally
+
+    def drip(self, status, spec):
+        """Send headers at once, then the body one byte every `interval` s."""
+        size, every = int(spec.get("bytes", 1000)), float(spec.get("interval", 1.0))
+        self.rec["status"] = status
+        self.server.log.write(self.rec)
+        self.close_connection = True
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(size))
+            self.end_headers()
+            self.wfile.flush()
+            for _ in range(size):
+                if self.server.stopping.wait(every):
+                    break
+                self.wfile.write(b" ")
+                self.wfile.flush()
+        except OSError:
+            pass
+
+    def reset(self, status):
+        """Start a response, then abort the connection with a TCP reset."""
+        self.rec["status"] = status
+        self.server.log.write(self.rec)
+        self.close_connection = True
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            self.wfile.write(b'{"partial": ')
+            self.wfile.flush()
+            time.sleep(0.3)  # let the client read the start first
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+            # Close the raw descriptor: no TLS close_notify, just RST.
+            os.close(self.connection.detach())
+        except OSError:
+            pass
 
     def hang(self):
         """Never answer; wait until the client closes or the server stops."""

@@ -168,8 +168,8 @@ static void account_ok_num(const char *key, double v) {
 static const char *const plugin_string_opts[] = {"URL", "CertCentralURL",
                                                  "CACert", "Proxy"};
 static const char *const plugin_number_opts[] = {
-    "CheckInterval", "Timeout", "MaxConcurrency", "MaxRequestsPerSecond",
-    "MaxRetries"};
+    "CheckInterval",        "Timeout",    "MaxConcurrency",
+    "MaxRequestsPerSecond", "MaxRetries", "MaxRetryAfter"};
 static const char *const plugin_bool_opts[] = {"VerifyPeer", "VerifyHost",
                                                "AllowPlainHTTP"};
 static const char *const account_string_opts[] = {
@@ -192,6 +192,7 @@ static void test_defaults(void **state) {
   assert_int_equal(cfg.max_concurrency, 8);
   ts_assert_double(cfg.max_rps, 10, 0);
   assert_int_equal(cfg.max_retries, 2);
+  ts_assert_double(cfg.max_retry_after, 120, 0);
   assert_true(cfg.verify_peer);
   assert_true(cfg.verify_host);
   assert_false(cfg.allow_plain_http);
@@ -233,6 +234,7 @@ static void test_all_plugin_options(void **state) {
   ts_cfg_num(root, "MaxConcurrency", 4);
   ts_cfg_num(root, "MaxRequestsPerSecond", 2.5);
   ts_cfg_num(root, "MaxRetries", 5);
+  ts_cfg_num(root, "MaxRetryAfter", 30);
   ts_cfg_str(root, "CACert", "/etc/ssl/certs/ca.pem");
   ts_cfg_str(root, "Proxy", "http://proxy.example.test:3128");
   ts_cfg_bool(root, "VerifyPeer", false);
@@ -247,6 +249,7 @@ static void test_all_plugin_options(void **state) {
   assert_int_equal(cfg.max_concurrency, 4);
   ts_assert_double(cfg.max_rps, 2.5, 0);
   assert_int_equal(cfg.max_retries, 5);
+  ts_assert_double(cfg.max_retry_after, 30, 0);
   assert_string_equal(cfg.cacert, "/etc/ssl/certs/ca.pem");
   assert_string_equal(cfg.proxy, "http://proxy.example.test:3128");
   assert_false(cfg.verify_peer);
@@ -418,6 +421,8 @@ static void test_number_boundaries_accepted(void **state) {
   plugin_ok_num("CheckInterval", 1.5);
   plugin_ok_num("CheckInterval", 604800);
   plugin_ok_num("MaxRequestsPerSecond", 0);
+  plugin_ok_num("MaxRetryAfter", 0);
+  plugin_ok_num("MaxRetryAfter", 300);
   plugin_ok_num("MaxRequestsPerSecond", 0.5);
   account_ok_num("ExpectedBillingAccountID", 1);
   account_ok_num("ExpectedBillingAccountID", 9007199254740991.0);
@@ -582,6 +587,8 @@ static void test_numbers_out_of_range(void **state) {
   plugin_bad_num("CheckInterval", -60);
   plugin_bad_num("CheckInterval", 1e12);
   plugin_bad_num("MaxRequestsPerSecond", -1);
+  plugin_bad_num("MaxRetryAfter", -1);
+  plugin_bad_num("MaxRetryAfter", 301);
   plugin_bad_num("MaxRequestsPerSecond", 1e9);
   plugin_bad_num("Timeout", NAN);
   plugin_bad_num("Timeout", INFINITY);
@@ -971,6 +978,7 @@ static void test_option_name_list(void **state) {
                               "MaxConcurrency",
                               "MaxRequestsPerSecond",
                               "MaxRetries",
+                              "MaxRetryAfter",
                               "CACert",
                               "Proxy",
                               "VerifyPeer",
