@@ -22,6 +22,8 @@ const char *dcb_mode_name(dcb_mode_t m);
 
 typedef struct {
   char *name;
+  char *url;              /* NULL: the plugin-level URL */
+  char *cc_url;           /* NULL: the plugin-level CertCentralURL */
   char *partner_key_file; /* exactly one of file / inline per key */
   char *cc_key_file;
   dcb_secret_t partner_key_inline;
@@ -57,6 +59,12 @@ int dcb_config_parse(dcb_config_t *cfg, const oconfig_item_t *ci);
 /* Cross-option checks once every block is read. Returns 0 or -1 (logged). */
 int dcb_config_validate(const dcb_config_t *cfg);
 void dcb_config_free(dcb_config_t *cfg);
+
+/* The API bases an account uses (its own, else the plugin's, else default). */
+const char *dcb_config_url(const dcb_config_t *cfg,
+                           const dcb_account_cfg_t *acct);
+const char *dcb_config_cc_url(const dcb_config_t *cfg,
+                              const dcb_account_cfg_t *acct);
 
 /* NULL-terminated list of every option name the plugin accepts, plugin level
  * then account level (used by the documentation check). */

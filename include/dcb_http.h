@@ -40,9 +40,11 @@ typedef struct {
 int dcb_http_init(dcb_http_t *h);
 void dcb_http_cleanup(dcb_http_t *h);
 
-/* Set up h for one request of kind req. Returns 0, or -1 with err filled
+/* Set up h for one request of kind req for account acct (NULL: plugin-wide
+ * URLs). Returns 0, or -1 with err filled
  * (setup failures are reported, never ignored). */
-int dcb_http_prepare(dcb_http_t *h, const dcb_config_t *cfg, dcb_req_t req,
+int dcb_http_prepare(dcb_http_t *h, const dcb_config_t *cfg,
+                     const dcb_account_cfg_t *acct, dcb_req_t req,
                      const dcb_secret_t *partner_key,
                      const dcb_secret_t *cc_key, const char *user_agent,
                      char *err, size_t errlen);

@@ -18,7 +18,7 @@ const char *const dcb_config_option_names[] = {
     "URL", "CertCentralURL", "CheckInterval", "Timeout", "MaxConcurrency",
     "MaxRequestsPerSecond", "MaxRetries", "MaxRetryAfter", "CACert", "Proxy",
     "VerifyPeer", "VerifyHost", "AllowPlainHTTP", "Account",
-    /* account level (CheckInterval is shared) */
+    /* account level (URL, CertCentralURL and CheckInterval are shared) */
     "PartnerAPIKeyFile", "CertCentralAPIKeyFile", "PartnerAPIKey",
     "CertCentralAPIKey", "Mode", "ExpectedBillingAccountID", NULL};
 
@@ -38,8 +38,24 @@ void dcb_config_init(dcb_config_t *cfg) {
   cfg->verify_host = true;
 }
 
+const char *dcb_config_url(const dcb_config_t *cfg,
+                           const dcb_account_cfg_t *acct) {
+  if (acct != NULL && acct->url != NULL)
+    return acct->url;
+  return cfg->url != NULL ? cfg->url : DCB_DEFAULT_URL;
+}
+
+const char *dcb_config_cc_url(const dcb_config_t *cfg,
+                              const dcb_account_cfg_t *acct) {
+  if (acct != NULL && acct->cc_url != NULL)
+    return acct->cc_url;
+  return cfg->cc_url != NULL ? cfg->cc_url : DCB_DEFAULT_CC_URL;
+}
+
 static void account_free(dcb_account_cfg_t *a) {
   free(a->name);
+  free(a->url);
+  free(a->cc_url);
   free(a->partner_key_file);
   free(a->cc_key_file);
   dcb_secret_clear(&a->partner_key_inline);
@@ -233,6 +249,10 @@ static int parse_account(dcb_config_t *cfg, const oconfig_item_t *ci) {
         a.expected_billing_id = (int64_t)d;
     } else if (strcasecmp(c->key, "CheckInterval") == 0) {
       rc = get_number(c, &w, &a.check_interval, 1, 604800, false);
+    } else if (strcasecmp(c->key, "URL") == 0) {
+      rc = get_string(c, &w, &a.url, MAX_URL);
+    } else if (strcasecmp(c->key, "CertCentralURL") == 0) {
+      rc = get_string(c, &w, &a.cc_url, MAX_URL);
     } else {
       dcb_log(LOG_ERR, "%sunknown option \"%s\"", w.prefix, c->key);
       rc = -1;
@@ -339,28 +359,37 @@ static int parse_block(dcb_config_t *cfg, const oconfig_item_t *ci) {
 }
 
 /* Scheme check; the URL itself goes to libcurl, which reports bad syntax. */
-static int check_url(const char *opt, const char *url, bool allow_plain) {
+static int check_url(const char *where, const char *opt, const char *url,
+                     bool allow_plain) {
   if (strncasecmp(url, "https://", 8) == 0)
     return 0;
   if (strncasecmp(url, "http://", 7) == 0) {
     if (allow_plain)
       return 0;
     dcb_log(LOG_ERR,
-            "option \"%s\" uses plain http://; keys would travel unencrypted. "
-            "Use https:// or set AllowPlainHTTP true",
-            opt);
+            "%soption \"%s\" uses plain http://; keys would travel "
+            "unencrypted. Use https:// or set AllowPlainHTTP true",
+            where, opt);
     return -1;
   }
-  dcb_log(LOG_ERR, "option \"%s\" must be an https:// URL", opt);
+  dcb_log(LOG_ERR, "%soption \"%s\" must be an https:// URL", where, opt);
   return -1;
 }
 
 int dcb_config_validate(const dcb_config_t *cfg) {
-  const char *url = cfg->url ? cfg->url : DCB_DEFAULT_URL;
-  const char *cc = cfg->cc_url ? cfg->cc_url : DCB_DEFAULT_CC_URL;
-  if (check_url("URL", url, cfg->allow_plain_http) != 0 ||
-      check_url("CertCentralURL", cc, cfg->allow_plain_http) != 0)
+  bool plain = cfg->allow_plain_http;
+  if (check_url("", "URL", dcb_config_url(cfg, NULL), plain) != 0 ||
+      check_url("", "CertCentralURL", dcb_config_cc_url(cfg, NULL), plain) != 0)
     return -1;
+  for (size_t i = 0; i < cfg->n_accounts; i++) {
+    const dcb_account_cfg_t *a = &cfg->accounts[i];
+    char where[DCB_NAME_MAX + 16];
+    snprintf(where, sizeof(where), "Account \"%s\": ", a->name);
+    if ((a->url && check_url(where, "URL", a->url, plain) != 0) ||
+        (a->cc_url &&
+         check_url(where, "CertCentralURL", a->cc_url, plain) != 0))
+      return -1;
+  }
   if (cfg->proxy != NULL && strstr(cfg->proxy, "@") != NULL) {
     /* Proxy credentials would end up in logs and process listings. */
     dcb_log(LOG_ERR, "option \"Proxy\" must not contain credentials");

@@ -329,8 +329,8 @@ static void start_request(dcb_engine_t *e, size_t idx, double now) {
   size_t s = e->free_slots[--e->n_free];
   dcb_http_t *h = &e->slots[s];
   h->owner = (void *)(e->acct + idx);
-  if (dcb_http_prepare(h, &e->cfg, a->steps[a->step], pk, ck, e->user_agent,
-                       err, sizeof(err)) != 0) {
+  if (dcb_http_prepare(h, &e->cfg, a->cfg, a->steps[a->step], pk, ck,
+                       e->user_agent, err, sizeof(err)) != 0) {
     e->free_slots[e->n_free++] = s;
     fail_now(e, idx, DCB_CLASS_CONFIG, err, now);
     return;

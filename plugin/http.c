@@ -104,7 +104,8 @@ static void append_node(dcb_http_t *h, size_t *n, char *line) {
   (*n)++;
 }
 
-int dcb_http_prepare(dcb_http_t *h, const dcb_config_t *cfg, dcb_req_t req,
+int dcb_http_prepare(dcb_http_t *h, const dcb_config_t *cfg,
+                     const dcb_account_cfg_t *acct, dcb_req_t req,
                      const dcb_secret_t *partner_key,
                      const dcb_secret_t *cc_key, const char *user_agent,
                      char *err, size_t errlen) {
@@ -123,9 +124,8 @@ int dcb_http_prepare(dcb_http_t *h, const dcb_config_t *cfg, dcb_req_t req,
   h->errbuf[0] = '\0';
   h->req = req;
 
-  const char *base = reqs[req].cc_base
-                         ? (cfg->cc_url ? cfg->cc_url : DCB_DEFAULT_CC_URL)
-                         : (cfg->url ? cfg->url : DCB_DEFAULT_URL);
+  const char *base = reqs[req].cc_base ? dcb_config_cc_url(cfg, acct)
+                                       : dcb_config_url(cfg, acct);
   size_t blen = strlen(base);
   while (blen > 0 && base[blen - 1] == '/')
     blen--;

@@ -909,6 +909,34 @@ static void test_validate_plain_http(void **state) {
   assert_false(ts_log_has_since(mark, LOG_ERR, NULL, NULL));
 }
 
+static void test_account_level_urls(void **state) {
+  (void)state;
+  oconfig_item_t *root = new_plugin();
+  oconfig_item_t *acct = new_account(root, "eu");
+  add_key_files(acct);
+  ts_cfg_str(acct, "CertCentralURL", "https://certcentral.example.eu/v2");
+  add_simple_account(root, "us");
+  dcb_config_t cfg;
+  parse_ok(root, &cfg);
+  assert_string_equal(dcb_config_cc_url(&cfg, &cfg.accounts[0]),
+                      "https://certcentral.example.eu/v2");
+  assert_string_equal(dcb_config_cc_url(&cfg, &cfg.accounts[1]),
+                      DCB_DEFAULT_CC_URL);
+  assert_string_equal(dcb_config_url(&cfg, &cfg.accounts[0]), DCB_DEFAULT_URL);
+  assert_int_equal(dcb_config_validate(&cfg), 0);
+  dcb_config_free(&cfg);
+  ts_cfg_free(root);
+
+  /* A plain-http account URL is refused, naming the account. */
+  root = new_plugin();
+  acct = new_account(root, "eu");
+  add_key_files(acct);
+  ts_cfg_str(acct, "URL", "http://partner.example.eu/api");
+  size_t mark = ts_log_total();
+  assert_int_equal(validate_tree(root), -1);
+  assert_true(ts_log_has_since(mark, LOG_ERR, "Account \"eu\"", "URL"));
+}
+
 static void test_validate_other_schemes(void **state) {
   (void)state;
   const char *const bad[] = {"ftp://files.example.test/api",
@@ -1056,6 +1084,7 @@ int main(void) {
       T(test_keys_after_error_wiped),
       T(test_validate_defaults_with_account),
       T(test_validate_plain_http),
+      T(test_account_level_urls),
       T(test_validate_other_schemes),
       T(test_validate_proxy_credentials),
       T(test_validate_no_accounts_warns),

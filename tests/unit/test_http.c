@@ -71,8 +71,8 @@ static int teardown(void **state) {
 }
 
 static int prepare(fx_t *fx, dcb_req_t req, char *err, size_t errlen) {
-  return dcb_http_prepare(&fx->h, &fx->cfg, req, &fx->pk, &fx->ck, UA, err,
-                          errlen);
+  return dcb_http_prepare(&fx->h, &fx->cfg, NULL, req, &fx->pk, &fx->ck, UA,
+                          err, errlen);
 }
 
 static void prepare_ok(fx_t *fx, dcb_req_t req) {
@@ -399,12 +399,37 @@ static void test_nothing_logged(void **state) {
   assert_int_equal(ts_log_watch_hits(), 0);
 }
 
+static void test_account_urls_override_plugin_urls(void **state) {
+  fx_t *fx = *state;
+  dcb_account_cfg_t acct = {.name = "eu"};
+  char err[256] = "";
+  acct.cc_url = "https://certcentral.example.eu/services/v2";
+  assert_int_equal(dcb_http_prepare(&fx->h, &fx->cfg, &acct, DCB_REQ_USER_ME,
+                                    &fx->pk, &fx->ck, UA, err, sizeof(err)),
+                   0);
+  assert_string_equal(fx->h.url,
+                      "https://certcentral.example.eu/services/v2/user/me");
+  /* No account URL: the plugin-level one is used. */
+  assert_int_equal(dcb_http_prepare(&fx->h, &fx->cfg, &acct, DCB_REQ_LINK,
+                                    &fx->pk, &fx->ck, UA, err, sizeof(err)),
+                   0);
+  assert_string_equal(
+      fx->h.url, "https://partner.example.test/api/v1/finance/account-link");
+  acct.url = "https://partner.example.eu/api/v1";
+  assert_int_equal(dcb_http_prepare(&fx->h, &fx->cfg, &acct, DCB_REQ_LINK,
+                                    &fx->pk, &fx->ck, UA, err, sizeof(err)),
+                   0);
+  assert_string_equal(fx->h.url,
+                      "https://partner.example.eu/api/v1/finance/account-link");
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_expected_status),
       cmocka_unit_test(test_request_names),
+      T(test_account_urls_override_plugin_urls),
       T(test_init_state),
       T(test_url_api_key),
       T(test_url_user_me_uses_certcentral_base),
