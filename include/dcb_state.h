@@ -17,6 +17,7 @@ typedef struct {
   int attempts;               /* HTTP requests made in this check */
   double elapsed;             /* seconds spent in HTTP requests */
   int64_t billing_account_id; /* < 0: unknown */
+  double finished;            /* Unix time the check completed */
   dcb_api_error_t api;
   char detail[128]; /* transport or local reason, sanitised, no secrets */
 } dcb_result_t;

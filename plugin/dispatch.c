@@ -45,7 +45,8 @@ void dcb_dispatch_notification(const dcb_account_cfg_t *acct, dcb_notify_t kind,
                                const dcb_result_t *r) {
   notification_t n = {
       .severity = kind == DCB_NOTIFY_OKAY ? NOTIF_OKAY : NOTIF_FAILURE,
-      .time = cdtime(),
+      /* When the check completed, not when the read got to it. */
+      .time = r->finished > 0 ? DOUBLE_TO_CDTIME_T(r->finished) : cdtime(),
   };
   const char *mode = dcb_mode_name(acct->mode);
   sstrncpy(n.host, hostname_g, sizeof(n.host));

@@ -260,8 +260,9 @@ static void push_event(dcb_engine_t *e, size_t idx, dcb_notify_t notify) {
 static void finish_check(dcb_engine_t *e, size_t idx, double now) {
   account_t *a = &e->acct[idx];
   a->in_check = false;
+  a->res.finished = wall_now();
   pthread_mutex_lock(&e->lock);
-  dcb_notify_t notify = dcb_state_apply(&a->state, &a->res, wall_now());
+  dcb_notify_t notify = dcb_state_apply(&a->state, &a->res, a->res.finished);
   if (notify != DCB_NOTIFY_NONE || a->res.cls != DCB_CLASS_NONE)
     push_event(e, idx, notify);
   e->stats.checks++;

@@ -7,6 +7,7 @@ Never logs or prints raw key values (except "headers" in --record-raw mode).
 See example-accounts.json and selftest.sh.
 """
 import argparse
+import base64
 import fcntl
 import http.server
 import json
@@ -404,6 +405,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             body = f.get("body")
             if f.get("body_size"):  # a large body, e.g. to test the plugin's cap
                 body = "x" * int(f["body_size"])
+            elif f.get("body_b64"):  # raw bytes, e.g. invalid UTF-8
+                body = base64.b64decode(f["body_b64"])
             if body is None and status >= 400:
                 body = err("simulated_fault", "Simulated HTTP %d." % status)
             self.reply(status, body, extra, ctype)

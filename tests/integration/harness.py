@@ -139,7 +139,8 @@ class Daemon:
     config (other plugins) placed before the plugin is loaded."""
 
     def __init__(self, plugin_block, interval=1, extra="", load_plugin=True,
-                 read_threads=2):
+                 read_threads=2, no_dns=False):
+        self.no_dns = no_dns
         self.dir = make_tmpdir("collectd-")
         self.notif_dir = os.path.join(self.dir, "notifications")
         os.mkdir(self.notif_dir)
@@ -208,8 +209,17 @@ LoadPlugin digicert_billing
     def start(self):
         self.out = open(self.out_path, "wb")
         self.started = time.monotonic()
-        self.proc = subprocess.Popen([COLLECTD, "-f", "-C", self.conf_path],
-                                     stdout=self.out, stderr=subprocess.STDOUT)
+        cmd = [COLLECTD, "-f", "-C", self.conf_path]
+        if self.no_dns:
+            # A private mount namespace whose resolv.conf points at a closed
+            # loopback port: every DNS lookup fails at once, nothing leaves
+            # the machine.
+            resolv = os.path.join(self.dir, "resolv.conf")
+            with open(resolv, "w") as f:
+                f.write("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
+            cmd = ["unshare", "--mount", "sh", "-c",
+                   'mount --bind "$0" /etc/resolv.conf && exec "$@"', resolv] + cmd
+        self.proc = subprocess.Popen(cmd, stdout=self.out, stderr=subprocess.STDOUT)
         wait_for(lambda: os.path.exists(self.sock) or self.proc.poll() is not None,
                  30, what="collectd's unix socket")
         if self.proc.poll() is not None:
