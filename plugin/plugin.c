@@ -66,11 +66,16 @@ static int dcb_read_cb(void) {
   if (g_engine == NULL)
     return -1;
   if (!g_first_read_done) {
-    /* Let the first round finish so the first values are real. */
-    if (!dcb_engine_wait_first_round(g_engine, g_first_wait_ms))
+    /* Let the first round finish so the first values are real, but never
+     * hold the read thread past its interval (collectd would warn). */
+    long wait_ms = g_first_wait_ms;
+    long budget_ms = (long)(CDTIME_T_TO_MS(plugin_get_interval()) * 8 / 10);
+    if (budget_ms < wait_ms)
+      wait_ms = budget_ms;
+    if (!dcb_engine_wait_first_round(g_engine, wait_ms))
       P_NOTICE("first round of checks still running after %ld ms; reporting "
                "the accounts that finished",
-               g_first_wait_ms);
+               wait_ms);
     g_first_read_done = true;
   }
   size_t got;
@@ -146,7 +151,7 @@ static int dcb_init_cb(void) {
   }
   g_thread_running = true;
   P_INFO("checking %zu account(s)", n);
-  return plugin_register_read(DCB_PLUGIN_NAME "_read", dcb_read_cb);
+  return plugin_register_read(DCB_PLUGIN_NAME, dcb_read_cb);
 }
 
 static int dcb_shutdown_cb(void) {
