@@ -30,6 +30,19 @@ def new_key(prefix):
     return "%s-%s" % (prefix, secrets.token_hex(12))
 
 
+def daemon_env():
+    """collectd's environment: with DCB_PRELOAD (sanitizer builds) the
+    sanitizer runtime is preloaded, since collectd itself is not built
+    with it."""
+    env = dict(os.environ)
+    preload = os.environ.get("DCB_PRELOAD")
+    if preload:
+        env["LD_PRELOAD"] = preload
+        env.setdefault("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=0")
+        env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+    return env
+
+
 def wait_for(pred, timeout, step=0.1, what="condition"):
     deadline = time.monotonic() + timeout
     while True:
@@ -139,8 +152,9 @@ class Daemon:
     config (other plugins) placed before the plugin is loaded."""
 
     def __init__(self, plugin_block, interval=1, extra="", load_plugin=True,
-                 read_threads=2, no_dns=False):
+                 read_threads=2, no_dns=False, wrapper=()):
         self.no_dns = no_dns
+        self.wrapper = list(wrapper)  # e.g. valgrind and its options
         self.dir = make_tmpdir("collectd-")
         self.notif_dir = os.path.join(self.dir, "notifications")
         os.mkdir(self.notif_dir)
@@ -203,13 +217,22 @@ LoadPlugin digicert_billing
         """collectd -T: one read, then exit. Returns (exit code, output)."""
         with open(self.out_path, "wb") as out:
             rc = subprocess.call([COLLECTD, "-T", "-C", self.conf_path],
-                                 stdout=out, stderr=subprocess.STDOUT, timeout=timeout)
+                                 stdout=out, stderr=subprocess.STDOUT, timeout=timeout,
+                                 env=daemon_env())
+        self.check_sanitizers()
         return rc, self.text(self.out_path) + self.text(self.log_path)
+
+    def check_sanitizers(self):
+        """Under DCB_PRELOAD (ASan/UBSan builds) any report fails the test."""
+        out = self.text(self.out_path)
+        for marker in ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer"):
+            if marker in out:
+                raise AssertionError("sanitizer report from collectd:\n" + out[-4000:])
 
     def start(self):
         self.out = open(self.out_path, "wb")
         self.started = time.monotonic()
-        cmd = [COLLECTD, "-f", "-C", self.conf_path]
+        cmd = self.wrapper + [COLLECTD, "-f", "-C", self.conf_path]
         if self.no_dns:
             # A private mount namespace whose resolv.conf points at a closed
             # loopback port: every DNS lookup fails at once, nothing leaves
@@ -219,7 +242,8 @@ LoadPlugin digicert_billing
                 f.write("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
             cmd = ["unshare", "--mount", "sh", "-c",
                    'mount --bind "$0" /etc/resolv.conf && exec "$@"', resolv] + cmd
-        self.proc = subprocess.Popen(cmd, stdout=self.out, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(cmd, stdout=self.out, stderr=subprocess.STDOUT,
+                                     env=daemon_env())
         wait_for(lambda: os.path.exists(self.sock) or self.proc.poll() is not None,
                  30, what="collectd's unix socket")
         if self.proc.poll() is not None:
@@ -229,8 +253,12 @@ LoadPlugin digicert_billing
 
     def stop(self, timeout=30):
         """SIGTERM; returns (exit code, seconds it took)."""
-        if self.proc is None or self.proc.poll() is not None:
-            return (self.proc.returncode if self.proc else None), 0.0
+        if self.proc is None:
+            return None, 0.0
+        if self.proc.poll() is not None:
+            self.out.close()
+            self.check_sanitizers()
+            return self.proc.returncode, 0.0
         t0 = time.monotonic()
         self.proc.send_signal(signal.SIGTERM)
         try:
@@ -239,7 +267,9 @@ LoadPlugin digicert_billing
             self.proc.kill()
             rc = self.proc.wait()
         self.out.close()
-        return rc, time.monotonic() - t0
+        took = time.monotonic() - t0
+        self.check_sanitizers()
+        return rc, took
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None

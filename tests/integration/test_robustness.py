@@ -154,7 +154,9 @@ class Robustness(unittest.TestCase):
                   "(%+d KiB); fds %d..%d" % (done, time.monotonic() - t0, rss0, rss1,
                                             rss1 - rss0, min(fds_seen), max(fds_seen)))
             # Flat: no more than 2 % growth (allocator noise) after warm-up.
-            self.assertLessEqual(rss1, rss0 * 1.02 + 256)
+            # Not under ASan, whose quarantine holds freed memory on purpose.
+            if not os.environ.get("DCB_PRELOAD"):
+                self.assertLessEqual(rss1, rss0 * 1.02 + 256)
             # Descriptors: bounded by the connection pool, no creep.
             self.assertLessEqual(max(fds_seen) - min(fds_seen), 8)
             self.assertLessEqual(samples[-1][2], warm[0][2] + 8)
