@@ -4,7 +4,8 @@
 set -eu
 PKGS="build-essential cmake pkg-config collectd-core collectd-dev
 libcurl4-openssl-dev libjson-c-dev libcmocka-dev python3 openssl curl
-clang-format valgrind libmicrohttpd12 libprotobuf-c1 procps"
+clang-format clang-tidy cppcheck valgrind libmicrohttpd12 libprotobuf-c1 procps
+util-linux"
 
 missing=""
 for p in $PKGS; do

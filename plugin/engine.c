@@ -503,7 +503,7 @@ void *dcb_engine_run(void *arg) {
     mc = curl_multi_poll(e->multi, NULL, 0, wait_ms(e, mono_now()), NULL);
     if (mc != CURLM_OK) {
       dcb_log(LOG_ERR, "curl_multi_poll: %s", curl_multi_strerror(mc));
-      struct timespec ts = {0, 100 * 1000 * 1000};
+      struct timespec ts = {0, 100000000L};
       nanosleep(&ts, NULL); /* never spin */
     }
   }
