@@ -152,7 +152,7 @@ class Daemon:
     config (other plugins) placed before the plugin is loaded."""
 
     def __init__(self, plugin_block, interval=1, extra="", load_plugin=True,
-                 read_threads=2, no_dns=False, wrapper=()):
+                 read_threads=2, no_dns=False, wrapper=(), notify_exec=True):
         self.no_dns = no_dns
         self.wrapper = list(wrapper)  # e.g. valgrind and its options
         self.dir = make_tmpdir("collectd-")
@@ -193,14 +193,13 @@ LoadPlugin csv
 <Plugin csv>
   DataDir "%(csv)s"
 </Plugin>
-LoadPlugin exec
-<Plugin exec>
-  NotificationExec "nobody" "%(script)s"
-</Plugin>
+%(exec)s
 %(extra)s
 """ % {"dir": self.dir, "interval": interval, "threads": read_threads,
        "log": self.log_path, "sock": self.sock, "csv": self.csv_dir,
-       "script": self.script, "extra": extra}
+       "extra": extra,
+       "exec": ('LoadPlugin exec\n<Plugin exec>\n  NotificationExec "nobody" "%s"\n'
+                '</Plugin>' % self.script) if notify_exec else ""}
         if load_plugin:
             conf += """
 PluginDir "%(build)s"
