@@ -2,7 +2,7 @@
 # Install what building and testing need on Debian 12 (as root or via sudo).
 # Skips apt entirely when everything is already there.
 set -eu
-PKGS="build-essential cmake pkg-config collectd-core collectd-dev
+PKGS="build-essential cmake pkg-config collectd-core collectd-dev prometheus
 libcurl4-openssl-dev libjson-c-dev libcmocka-dev python3 openssl curl
 clang-format clang-tidy cppcheck valgrind libmicrohttpd12 libprotobuf-c1 procps
 util-linux"
