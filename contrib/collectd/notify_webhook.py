@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Post one collectd notification to a webhook as JSON (for NotificationExec).
 
 collectd's exec plugin starts this program once per notification and writes

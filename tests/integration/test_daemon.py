@@ -7,7 +7,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (CC_PATH, PLUGIN_PATH, Daemon, Sim, assert_no_keys,  # noqa: E402
-                     make_tmpdir, new_key, wait_for, write_key)
+                     make_tmpdir, new_key, read_text, wait_for, write_key)
 
 LINK = PLUGIN_PATH + "/finance/account-link"
 APIKEY = PLUGIN_PATH + "/api-key"
@@ -334,7 +334,7 @@ class Smoke(unittest.TestCase):
     def test_shipped_example_config_parses(self):
         example = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                                "contrib", "digicert_billing.conf.example")
-        text = open(example).read().replace("LoadPlugin digicert_billing", "")
+        text = read_text(example).replace("LoadPlugin digicert_billing", "")
         d = Daemon(text.split("<Plugin digicert_billing>", 1)[1].rsplit("</Plugin>", 1)[0])
         rc, out = d.run_T()
         self.assertEqual(rc, 0, out)
