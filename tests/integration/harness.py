@@ -322,7 +322,8 @@ LoadPlugin digicert_billing
                 continue
             text = self.text(os.path.join(self.notif_dir, name))
             head, _, message = text.partition("\n\n")
-            n = {"message": message.strip(), "meta": {}}
+            n = {"message": message.strip(), "meta": {},
+                 "file": int(name.rsplit(".", 1)[-1])}
             for line in head.splitlines():
                 k, _, v = line.partition(": ")
                 if k in ("Severity", "Time", "Host", "Plugin", "PluginInstance",
@@ -331,7 +332,9 @@ LoadPlugin digicert_billing
                 else:
                     n["meta"][k] = v
             out.append(n)
-        return sorted(out, key=lambda n: float(n.get("Time", 0)))
+        # Time has millisecond resolution; the file name's nanoseconds
+        # (when the script ran) break ties.
+        return sorted(out, key=lambda n: (float(n.get("Time", 0)), n["file"]))
 
     def notifications_for(self, account):
         return [n for n in self.notifications() if n.get("PluginInstance") == account]

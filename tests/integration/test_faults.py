@@ -102,8 +102,9 @@ class FaultMatrix(unittest.TestCase):
                 b'wiped\\r\\nFAKE LOG LINE \xff\xfe end"}]}')
         account("injection", link(status=401, body_b64=base64.b64encode(evil).decode()))
         account("ok200", link(status=200, body="{}"))
-        # Flaps every check: 3 failing attempts (one check), then a success.
-        account("flap", [{"endpoint": "link", "status": 500, "times": RETRIES + 1}, None],
+        # Flaps every check: a rejected request (not retried, so one failed
+        # check), then a success; checks are CheckInterval (1 s) apart.
+        account("flap", [{"endpoint": "link", "status": 400}, None],
                 extra="CheckInterval 1")
 
         cls.accounts = {"partner_keys": partner, "certcentral_keys": cc}
@@ -237,35 +238,32 @@ MaxRequestsPerSecond 0
         self.failed("ok200", "unexpected_response", 1, 200)
 
     def test_flapping_gives_one_notification_per_flip(self):
-        got = self.daemon.wait_notification("flap", "OKAY", count=3, timeout=90)
-        self.assertGreaterEqual(len(got), 3)
-        # Stop the flapping; let the last notifications arrive.
+        self.daemon.wait_notification("flap", "OKAY", count=3, timeout=90)
+        # Stop the flapping; the account must settle on OKAY and stay quiet.
         accounts = dict(self.accounts)
         accounts["partner_keys"] = {k: (dict(v, faults=[]) if v["label"] == "flap" else v)
                                     for k, v in self.accounts["partner_keys"].items()}
         self.sim.set_accounts(accounts)
-        wait_for(lambda: self.daemon.getval("flap", "count-consecutive_failures") == 0.0
-                 and self.put_times("flap") and
-                 [r for r in self.sim.requests() if r["partner"] == "flap"][-1]["status"] == 204,
-                 30, what="flap settled")
-        time.sleep(3)  # two more (good) checks: no notification may follow
+
+        def settled():
+            seq = [n["Severity"] for n in self.daemon.notifications_for("flap")]
+            return seq if seq and seq[-1] == "OKAY" and \
+                self.daemon.getval("flap", "count-consecutive_failures") == 0.0 else None
+        wait_for(settled, 60, what="flap settled on OKAY")
+        before = settled()
+        time.sleep(3)  # more good checks: the state holds, nothing is sent
         seq = [n["Severity"] for n in self.daemon.notifications_for("flap")]
-        # Check outcomes from the server's log: 3 x 500 is one failed check.
-        outcomes = []
-        fails = 0
-        for r in [r for r in self.sim.requests() if r["partner"] == "flap"]:
-            if r["status"] == 204:
-                outcomes.append("ok")
-                fails = 0
-            else:
-                fails += 1
-                if fails == RETRIES + 1:
-                    outcomes.append("fail")
-                    fails = 0
-        flips = [o for i, o in enumerate(outcomes) if i == 0 or o != outcomes[i - 1]]
-        flips = flips[1:] if flips and flips[0] == "ok" else flips
-        expected = ["FAILURE" if o == "fail" else "OKAY" for o in flips]
-        self.assertEqual(seq, expected)
+        self.assertEqual(seq, before)
+        # One notification per flip, never more, never fewer: the state
+        # alternates, so the notifications must too, starting with FAILURE.
+        # (Two alike in a row would be a repeat, or a flip left unreported.)
+        self.assertGreaterEqual(len(seq), 6)
+        self.assertEqual(seq, ["FAILURE", "OKAY"] * (len(seq) // 2), seq)
+        # And never more than the checks that could have caused them.
+        failed = self.daemon.csv_last("flap", "derive-checks_failed")
+        ok = self.daemon.csv_last("flap", "derive-checks_succeeded")
+        self.assertLessEqual(seq.count("FAILURE"), failed)
+        self.assertLessEqual(seq.count("OKAY"), ok)
 
     def test_zz_no_key_anywhere_and_daemon_alive(self):
         wait_for(lambda: len({n.get("PluginInstance") for n in self.daemon.notifications()})
