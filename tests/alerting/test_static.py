@@ -172,7 +172,7 @@ class Docs(unittest.TestCase):
 
     def test_webhook_script_is_executable_python(self):
         path = os.path.join(COLLECTD_DIR, "notify_webhook.py")
-        self.assertTrue(read(path).startswith("#!/usr/bin/env python3\n"))
+        self.assertTrue(read(path).startswith("#!/usr/bin/python3\n"))
         self.assertTrue(os.access(path, os.X_OK))
         compile(read(path), path, "exec")
 
