@@ -7,6 +7,7 @@ link attempt gets a 503 (retried, then linked), one in verify mode. Prints
 the live values and every notification. Keys are random and never printed.
 """
 import os
+import shutil
 import sys
 import time
 
@@ -81,6 +82,8 @@ def main():
     finally:
         daemon.stop()
         sim.stop()
+        sim.cleanup()
+        shutil.rmtree(kdir, ignore_errors=True)  # keep only collectd's log
     sev = [n["Severity"] for n in daemon.notifications()]
     print("notifications: %d FAILURE, %d OKAY; collectd log: %s"
           % (sev.count("FAILURE"), sev.count("OKAY"), daemon.log_path))
