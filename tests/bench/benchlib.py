@@ -19,7 +19,6 @@ Everything listens on 127.0.0.1; every wait is bounded.
 """
 import bisect
 import os
-import re
 import secrets
 import shutil
 import signal
@@ -188,6 +187,8 @@ class Rec:
 class Nginx:
     def __init__(self, workers=1, latency=0.05):
         self.dir = tempfile.mkdtemp(prefix="dcb-bench-nginx-")
+        # nginx's workers run as "nobody" and must see the storm flag file.
+        os.chmod(self.dir, 0o755)
         for sub in ("tmp", "tmp/body", "tmp/proxy", "tmp/fastcgi", "tmp/uwsgi", "tmp/scgi"):
             os.makedirs(os.path.join(self.dir, sub), exist_ok=True)
         self.ca, cert, key = make_ca_and_cert(self.dir)
@@ -241,9 +242,13 @@ class Nginx:
         elif os.path.exists(flag):
             os.unlink(flag)
 
+    def settle(self):
+        """Wait until what was logged so far is flushed (flush=100ms)."""
+        time.sleep(0.35)
+
     def mark(self):
         """Log offset after everything logged so far (waits for the flush)."""
-        time.sleep(0.35)
+        self.settle()
         return os.path.getsize(self.log_path) if os.path.exists(self.log_path) else 0
 
     def records(self, since=0):
@@ -353,28 +358,39 @@ LoadPlugin digicert_billing
 """
 
 
-def task_cpu_ns(pid, tid):
-    """CPU time of one thread in ns (schedstat: exact, not tick-based)."""
+def task_schedstat(pid, tid):
+    """(ns on a CPU, ns runnable but waiting for a CPU) of one thread, from
+    schedstat: exact, not tick-based."""
     try:
         with open("/proc/%d/task/%d/schedstat" % (pid, tid)) as f:
-            return int(f.read().split()[0])
+            f = f.read().split()
+            return int(f[0]), int(f[1])
     except (OSError, ValueError, IndexError):
-        return 0
+        return 0, 0
+
+
+def task_cpu_ns(pid, tid):
+    return task_schedstat(pid, tid)[0]
 
 
 def proc_sample(pid):
-    """(cpu ns over all threads, rss KiB, open fds, {thread name: cpu ns})."""
+    """(cpu ns over all threads, rss KiB, open fds, {thread name: cpu ns},
+    worker's run-queue wait ns)."""
     threads = {}
-    total = 0
+    total = wait = 0
     try:
         tids = os.listdir("/proc/%d/task" % pid)
     except OSError:
         return None
     for tid in tids:
-        ns = task_cpu_ns(pid, int(tid))
+        ns, w = task_schedstat(pid, int(tid))
         total += ns
         name = read_text("/proc/%d/task/%s/comm" % (pid, tid)).strip()
+        if int(tid) == pid:
+            name = "main"
         threads[name] = threads.get(name, 0) + ns
+        if name == "dcb_worker":
+            wait += w
     rss = 0
     for line in read_text("/proc/%d/status" % pid).splitlines():
         if line.startswith("VmRSS:"):
@@ -383,7 +399,7 @@ def proc_sample(pid):
         fds = len(os.listdir("/proc/%d/fd" % pid))
     except OSError:
         fds = 0
-    return total, rss, fds, threads
+    return total, rss, fds, threads, wait
 
 
 class Sampler(threading.Thread):
@@ -392,7 +408,9 @@ class Sampler(threading.Thread):
     def __init__(self, pid, every=0.02):
         super().__init__(daemon=True)
         self.pid, self.every = pid, every
-        self.samples = []  # (wall time, cpu ns, rss KiB, fds, worker cpu ns)
+        # (wall time, cpu ns, rss KiB, fds, worker cpu ns, main thread cpu ns,
+        #  worker run-queue wait ns)
+        self.samples = []
         self._halt = threading.Event()
 
     def run(self):
@@ -400,7 +418,8 @@ class Sampler(threading.Thread):
             s = proc_sample(self.pid)
             if s is None:
                 break
-            self.samples.append((time.time(), s[0], s[1], s[2], s[3].get("dcb_worker", 0)))
+            self.samples.append((time.time(), s[0], s[1], s[2], s[3].get("dcb_worker", 0),
+                                 s[3].get("main", 0), s[4]))
             self._halt.wait(self.every)
 
     def stop(self):
@@ -408,8 +427,8 @@ class Sampler(threading.Thread):
         self.join(5)
 
     def at(self, t, field):
-        """Value of a field (1 cpu, 2 rss, 3 fds, 4 worker cpu), linearly
-        interpolated at wall time t."""
+        """Value of a field (1 cpu, 2 rss, 3 fds, 4 worker cpu, 5 main thread
+        cpu, 6 worker run-queue wait), linearly interpolated at wall time t."""
         ts = [s[0] for s in self.samples]
         i = bisect.bisect_left(ts, t)
         if i <= 0:
@@ -426,7 +445,9 @@ class Sampler(threading.Thread):
 
 
 class Collectd:
-    def __init__(self, block, interval=10, extra="", read_threads=5, post_rules=""):
+    def __init__(self, block, interval=10, extra="", read_threads=5, post_rules="",
+                 build=None, wrapper=()):
+        self.wrapper = list(wrapper)  # e.g. valgrind --tool=callgrind ...
         self.dir = tempfile.mkdtemp(prefix="dcb-bench-collectd-")
         os.chmod(self.dir, 0o755)
         self.conf = os.path.join(self.dir, "collectd.conf")
@@ -434,7 +455,7 @@ class Collectd:
         with open(self.conf, "w") as f:
             f.write(COLLECTD_CONF % {"dir": self.dir, "interval": interval,
                                      "threads": read_threads, "extra": extra,
-                                     "build": BUILD, "block": block,
+                                     "build": build or BUILD, "block": block,
                                      "post_rules": post_rules})
         self.proc = None
         self.sampler = None
@@ -442,7 +463,8 @@ class Collectd:
     def start(self, sample_every=0.02):
         self.out = open(os.path.join(self.dir, "stdout"), "wb")
         self.t_start = time.time()
-        self.proc = subprocess.Popen([COLLECTD, "-f", "-C", self.conf], stdout=self.out,
+        self.proc = subprocess.Popen(self.wrapper + [COLLECTD, "-f", "-C", self.conf],
+                                     stdout=self.out,
                                      stderr=subprocess.STDOUT, env=daemon_env())
         self.pid = self.proc.pid
         if sample_every:
@@ -460,16 +482,29 @@ class Collectd:
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
+    def daemon_pid(self):
+        """collectd's own pid: under strace or perf it is the wrapper's child
+        (valgrind runs it in the wrapper's own process)."""
+        if not self.wrapper:
+            return self.proc.pid
+        out = subprocess.run(["pgrep", "-P", str(self.proc.pid), "-x", "collectd"],
+                             stdout=subprocess.PIPE, text=True).stdout.split()
+        return int(out[0]) if out else self.proc.pid
+
     def stop(self, timeout=30):
         if self.sampler:
             self.sampler.stop()
         if self.proc is None:
             return None
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            # Signal collectd itself: SIGTERM to strace would only detach it.
+            os.kill(self.daemon_pid(), signal.SIGTERM)
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
+                pid = self.daemon_pid()
+                if pid != self.proc.pid:
+                    os.kill(pid, signal.SIGKILL)
                 self.proc.kill()
                 self.proc.wait()
         self.out.close()
