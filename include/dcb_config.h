@@ -49,6 +49,9 @@ typedef struct {
   bool allow_plain_http;
   dcb_account_cfg_t *accounts;
   size_t n_accounts;
+  size_t cap_accounts;
+  size_t *name_index; /* open addressing: account index + 1, 0 = empty */
+  size_t name_cap;    /* a power of two, at least twice n_accounts */
 } dcb_config_t;
 
 /* Fill in the documented defaults. */

@@ -28,7 +28,8 @@ typedef struct {
   char errbuf[CURL_ERROR_SIZE];
   char url[1024];
   dcb_req_t req;
-  void *owner; /* caller's tag (the account slot) */
+  void *owner;                /* caller's tag (the account slot) */
+  const void *configured_for; /* config the fixed options were set for */
 } dcb_http_t;
 
 typedef struct {

@@ -71,6 +71,7 @@ void dcb_config_free(dcb_config_t *cfg) {
   for (size_t i = 0; i < cfg->n_accounts; i++)
     account_free(&cfg->accounts[i]);
   free(cfg->accounts);
+  free(cfg->name_index);
   memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -190,6 +191,38 @@ static bool name_ok(const char *s) {
 
 static int parse_block(dcb_config_t *cfg, const oconfig_item_t *ci);
 
+static size_t name_hash(const char *p) {
+  uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+  for (; *p; p++)
+    h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+  return (size_t)h;
+}
+
+/* The slot holding name, or the empty slot where it would go. */
+static size_t *name_slot(const dcb_config_t *cfg, const char *name) {
+  size_t mask = cfg->name_cap - 1, i = name_hash(name) & mask;
+  while (cfg->name_index[i] != 0 &&
+         strcmp(cfg->accounts[cfg->name_index[i] - 1].name, name) != 0)
+    i = (i + 1) & mask;
+  return &cfg->name_index[i];
+}
+
+/* Make room for one more name (rehash at half full). */
+static int name_reserve(dcb_config_t *cfg) {
+  if (2 * (cfg->n_accounts + 1) <= cfg->name_cap)
+    return 0;
+  size_t cap = cfg->name_cap ? 2 * cfg->name_cap : 64;
+  size_t *t = calloc(cap, sizeof(*t));
+  if (t == NULL)
+    return -1;
+  free(cfg->name_index);
+  cfg->name_index = t;
+  cfg->name_cap = cap;
+  for (size_t i = 0; i < cfg->n_accounts; i++)
+    *name_slot(cfg, cfg->accounts[i].name) = i + 1;
+  return 0;
+}
+
 static int parse_account(dcb_config_t *cfg, const oconfig_item_t *ci) {
   where_t w = {.prefix = ""};
   if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_STRING) {
@@ -203,12 +236,14 @@ static int parse_account(dcb_config_t *cfg, const oconfig_item_t *ci) {
             DCB_NAME_MAX);
     return -1;
   }
-  for (size_t i = 0; i < cfg->n_accounts; i++) {
-    if (strcmp(cfg->accounts[i].name, name) == 0) {
-      dcb_log(LOG_ERR,
-              "<Account \"%s\"> is defined twice; names must be unique", name);
-      return -1;
-    }
+  if (name_reserve(cfg) != 0) {
+    dcb_log(LOG_ERR, "<Account \"%s\">: out of memory", name);
+    return -1;
+  }
+  if (*name_slot(cfg, name) != 0) {
+    dcb_log(LOG_ERR, "<Account \"%s\"> is defined twice; names must be unique",
+            name);
+    return -1;
   }
   snprintf(w.prefix, sizeof(w.prefix), "Account \"%s\": ", name);
 
@@ -286,13 +321,17 @@ static int parse_account(dcb_config_t *cfg, const oconfig_item_t *ci) {
             "PartnerAPIKeyFile/CertCentralAPIKeyFile (mode 0600)",
             w.prefix);
 
-  dcb_account_cfg_t *grown =
-      realloc(cfg->accounts, (cfg->n_accounts + 1) * sizeof(*grown));
+  size_t cap = cfg->cap_accounts;
+  if (cfg->n_accounts == cap)
+    cap = cap ? 2 * cap : 16;
+  dcb_account_cfg_t *grown = realloc(cfg->accounts, cap * sizeof(*grown));
   if (grown == NULL) {
     dcb_log(LOG_ERR, "%sout of memory", w.prefix);
     goto out;
   }
   cfg->accounts = grown;
+  cfg->cap_accounts = cap;
+  *name_slot(cfg, a.name) = cfg->n_accounts + 1;
   cfg->accounts[cfg->n_accounts++] = a;
   memset(&a, 0, sizeof(a));
   ret = 0;

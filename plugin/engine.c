@@ -13,10 +13,22 @@
 #include <string.h>
 #include <time.h>
 
+/* A key file, shared by every account that names it (one CertCentral key
+ * file usually serves all of them): read once, stat'ed at most once a
+ * second. */
+typedef struct {
+  const char *path; /* borrowed from the config */
+  dcb_secret_t key;
+  dcb_file_id_t id;
+  double checked; /* monotonic time of the last successful check */
+} keyfile_t;
+
+#define KEY_RECHECK_S 1.0
+#define NO_KEYFILE ((size_t)-1)
+
 typedef struct {
   dcb_account_cfg_t *cfg;
-  dcb_secret_t partner_file_key, cc_file_key; /* loaded from files */
-  dcb_file_id_t partner_id, cc_id;
+  size_t partner_kf, cc_kf; /* index in keyfiles, or NO_KEYFILE (inline) */
   double interval;
   double due; /* monotonic seconds */
   size_t heap_pos;
@@ -45,6 +57,8 @@ struct dcb_engine {
   size_t *free_slots;
   size_t n_free;
   CURLM *multi;
+  keyfile_t *keyfiles;
+  size_t n_keyfiles;
   double next_start;  /* rate limit: earliest next request start */
   double pause_until; /* after a 429: no request starts before this */
   uint64_t rng;
@@ -134,6 +148,50 @@ static size_t heap_pop(dcb_engine_t *e) {
 
 /* ---- construction ---- */
 
+static uint64_t hash_str(const char *p) {
+  uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+  for (; *p; p++)
+    h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+  return h;
+}
+
+/* One keyfile_t per distinct path, found through a temporary hash table. */
+static int build_keyfiles(dcb_engine_t *e) {
+  size_t cap = 16;
+  while (cap < 4 * e->n + 16)
+    cap *= 2;
+  size_t *table = malloc(cap * sizeof(*table));
+  e->keyfiles = calloc(2 * e->n + 1, sizeof(*e->keyfiles));
+  if (table == NULL || e->keyfiles == NULL) {
+    free(table);
+    return -1;
+  }
+  for (size_t i = 0; i < cap; i++)
+    table[i] = NO_KEYFILE;
+  for (size_t i = 0; i < e->n; i++) {
+    account_t *a = &e->acct[i];
+    const char *paths[2] = {e->cfg.accounts[i].partner_key_file,
+                            e->cfg.accounts[i].cc_key_file};
+    size_t *refs[2] = {&a->partner_kf, &a->cc_kf};
+    for (int k = 0; k < 2; k++) {
+      *refs[k] = NO_KEYFILE;
+      if (paths[k] == NULL)
+        continue;
+      size_t slot = (size_t)hash_str(paths[k]) & (cap - 1);
+      while (table[slot] != NO_KEYFILE &&
+             strcmp(e->keyfiles[table[slot]].path, paths[k]) != 0)
+        slot = (slot + 1) & (cap - 1);
+      if (table[slot] == NO_KEYFILE) {
+        table[slot] = e->n_keyfiles;
+        e->keyfiles[e->n_keyfiles++].path = paths[k];
+      }
+      *refs[k] = table[slot];
+    }
+  }
+  free(table);
+  return 0;
+}
+
 dcb_engine_t *dcb_engine_new(dcb_config_t *cfg, const char *user_agent,
                              uint64_t seed) {
   dcb_engine_t *e = calloc(1, sizeof(*e));
@@ -187,6 +245,10 @@ dcb_engine_t *dcb_engine_new(dcb_config_t *cfg, const char *user_agent,
   memset(cfg, 0, sizeof(*cfg));
   e->rng = seed ? seed : 0x9e3779b97f4a7c15ULL;
   e->first_pending = e->n;
+  if (build_keyfiles(e) != 0) {
+    dcb_log(LOG_ERR, "cannot allocate the check engine");
+    goto fail;
+  }
   double now = mono_now();
   for (size_t i = 0; i < e->n; i++) {
     account_t *a = &e->acct[i];
@@ -209,10 +271,9 @@ void dcb_engine_free(dcb_engine_t *e) {
     dcb_http_cleanup(&e->slots[i]);
   if (e->multi != NULL)
     curl_multi_cleanup(e->multi);
-  for (size_t i = 0; e->acct != NULL && i < e->n; i++) {
-    dcb_secret_clear(&e->acct[i].partner_file_key);
-    dcb_secret_clear(&e->acct[i].cc_file_key);
-  }
+  for (size_t i = 0; e->keyfiles != NULL && i < e->n_keyfiles; i++)
+    dcb_secret_clear(&e->keyfiles[i].key);
+  free(e->keyfiles);
   dcb_config_free(&e->cfg);
   pthread_mutex_destroy(&e->lock);
   pthread_cond_destroy(&e->round_cv);
@@ -227,21 +288,25 @@ void dcb_engine_free(dcb_engine_t *e) {
 
 /* ---- checks ---- */
 
-/* Make sure a key is loaded; files are re-read when they change. */
-static const dcb_secret_t *load_key(const char *path, dcb_secret_t *file_key,
-                                    dcb_file_id_t *id,
-                                    const dcb_secret_t *inline_key, char *err,
-                                    size_t errlen) {
-  if (path == NULL)
+/* Make sure a key is loaded; files are re-read when they change (noticed
+ * within KEY_RECHECK_S). */
+static const dcb_secret_t *load_key(dcb_engine_t *e, size_t ref,
+                                    const dcb_secret_t *inline_key, double now,
+                                    char *err, size_t errlen) {
+  if (ref == NO_KEYFILE)
     return inline_key;
-  if (file_key->buf == NULL || dcb_keyfile_changed(path, id)) {
-    if (dcb_keyfile_read(path, file_key, id, err, errlen) != 0) {
-      dcb_secret_clear(file_key);
-      id->valid = false;
+  keyfile_t *k = &e->keyfiles[ref];
+  if (k->key.buf != NULL && now - k->checked < KEY_RECHECK_S)
+    return &k->key;
+  if (k->key.buf == NULL || dcb_keyfile_changed(k->path, &k->id)) {
+    if (dcb_keyfile_read(k->path, &k->key, &k->id, err, errlen) != 0) {
+      dcb_secret_clear(&k->key);
+      k->id.valid = false;
       return NULL;
     }
   }
-  return file_key;
+  k->checked = now;
+  return &k->key;
 }
 
 static void push_event(dcb_engine_t *e, size_t idx, dcb_notify_t notify) {
@@ -315,13 +380,12 @@ static void start_request(dcb_engine_t *e, size_t idx, double now) {
     a->in_check = true;
   }
 
-  const dcb_secret_t *pk =
-      load_key(a->cfg->partner_key_file, &a->partner_file_key, &a->partner_id,
-               &a->cfg->partner_key_inline, err, sizeof(err));
-  const dcb_secret_t *ck =
-      pk == NULL ? NULL
-                 : load_key(a->cfg->cc_key_file, &a->cc_file_key, &a->cc_id,
-                            &a->cfg->cc_key_inline, err, sizeof(err));
+  const dcb_secret_t *pk = load_key(
+      e, a->partner_kf, &a->cfg->partner_key_inline, now, err, sizeof(err));
+  const dcb_secret_t *ck = pk == NULL
+                               ? NULL
+                               : load_key(e, a->cc_kf, &a->cfg->cc_key_inline,
+                                          now, err, sizeof(err));
   if (pk == NULL || ck == NULL) {
     fail_now(e, idx, DCB_CLASS_CONFIG, err, now);
     return;

@@ -153,7 +153,6 @@ int dcb_http_prepare(dcb_http_t *h, const dcb_config_t *cfg,
   }
 
   const char *protocols = cfg->allow_plain_http ? "http,https" : "https";
-  curl_easy_reset(c);
 #define SET(opt, val)                                                          \
   do {                                                                         \
     if ((rc = curl_easy_setopt(c, opt, val)) != CURLE_OK) {                    \
@@ -162,10 +161,26 @@ int dcb_http_prepare(dcb_http_t *h, const dcb_config_t *cfg,
     }                                                                          \
   } while (0)
   SET(CURLOPT_URL, h->url);
+  SET(CURLOPT_HTTPHEADER, &h->hdr[0]);
+  if (req == DCB_REQ_LINK) {
+    SET(CURLOPT_CUSTOMREQUEST, "PUT");
+    SET(CURLOPT_POSTFIELDS, "");
+    SET(CURLOPT_POSTFIELDSIZE, 0L);
+  } else {
+    SET(CURLOPT_CUSTOMREQUEST, NULL);
+    SET(CURLOPT_HTTPGET, 1L);
+  }
+  if (h->configured_for == cfg)
+    return 0; /* everything below is the same for every request */
+  curl_easy_reset(c);
+  SET(CURLOPT_URL, h->url);
   SET(CURLOPT_PROTOCOLS_STR, protocols);
   SET(CURLOPT_REDIR_PROTOCOLS_STR, protocols);
   SET(CURLOPT_FOLLOWLOCATION, 0L);
   SET(CURLOPT_NOSIGNAL, 1L);
+  /* HTTP/2: wait for the connection being set up and multiplex on it
+   * instead of opening MaxConcurrency connections. */
+  SET(CURLOPT_PIPEWAIT, 1L);
   SET(CURLOPT_TIMEOUT_MS, cfg->timeout_ms);
   SET(CURLOPT_CONNECTTIMEOUT_MS, cfg->timeout_ms);
   SET(CURLOPT_HTTPHEADER, &h->hdr[0]);
@@ -190,9 +205,11 @@ int dcb_http_prepare(dcb_http_t *h, const dcb_config_t *cfg,
     SET(CURLOPT_HTTPGET, 1L);
   }
 #undef SET
+  h->configured_for = cfg;
   return 0;
 
 fail:
+  h->configured_for = NULL;
   snprintf(err, errlen, "libcurl refused %s: %s", failed,
            curl_easy_strerror(rc));
   wipe_headers(h);
